@@ -1,0 +1,99 @@
+package clerkauth
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Session statuses that can appear in a token's sts claim.
+const (
+	// SessionStatusActive is an active, fully signed-in session.
+	SessionStatusActive = "active"
+	// SessionStatusPending is a session whose sign-in tasks are incomplete.
+	SessionStatusPending = "pending"
+)
+
+// Claims is a verified Clerk session token, with v1 and v2 claims
+// normalised into one shape.
+//
+// A *Claims returned by [Verifier.Verify] may be shared with other requests
+// presenting the same token (it is cached): it is safe for concurrent reads
+// and MUST NOT be modified.
+type Claims struct {
+	// SessionID is the sid claim (sess_…).
+	SessionID string
+	// UserID is the sub claim (user_…).
+	UserID string
+	// Issuer is the iss claim (the Frontend API URL).
+	Issuer string
+	// AuthorizedParty is the azp claim, the origin that requested the token.
+	AuthorizedParty string
+	// Audience is the aud claim, if any.
+	Audience []string
+	// ID is the jti claim, if any.
+	ID string
+
+	// Expiry is the exp claim.
+	Expiry time.Time
+	// IssuedAt is the iat claim; zero when absent.
+	IssuedAt time.Time
+	// NotBefore is the nbf claim; zero when absent.
+	NotBefore time.Time
+
+	// Version is the claim format version: 2 for v2 tokens, 1 otherwise.
+	Version int
+	// SessionStatus is the sts claim ("active", "pending"), or "" when
+	// absent.
+	SessionStatus string
+	// FactorVerificationAge is the fva claim: minutes since the first and
+	// second factor were last verified, -1 for never. Nil when absent.
+	FactorVerificationAge []int
+	// Actor is set when the session is an impersonation (act claim).
+	Actor *Actor
+	// Org is the active organization, nil when there is none.
+	Org *Organization
+	// Features are the scoped features of the fea claim, such as
+	// "o:dashboard" or "u:beta".
+	Features []string
+	// Plans are the scoped plans of the pla claim, such as "u:free" or
+	// "o:pro".
+	Plans []string
+
+	raw json.RawMessage
+}
+
+// Actor identifies who is acting on behalf of the user (impersonation or an
+// agent), from the act claim.
+type Actor struct {
+	// Subject is the impersonator's user ID.
+	Subject string `json:"sub,omitempty"`
+	// Issuer is the act.iss claim.
+	Issuer string `json:"iss,omitempty"`
+	// SessionID is the impersonator's session ID.
+	SessionID string `json:"sid,omitempty"`
+	// Type is "agent" for an agent actor, or "".
+	Type string `json:"type,omitempty"`
+}
+
+// Organization is the session's active organization.
+type Organization struct {
+	// ID is the organization ID (org_…).
+	ID string
+	// Slug is the organization slug.
+	Slug string
+	// Role is the member's role, always with the "org:" prefix, such as
+	// "org:admin".
+	Role string
+	// Permissions are the member's permissions, such as
+	// "org:dashboard:manage". For v2 tokens they are decoded from the fea,
+	// o.per and o.fpm claims.
+	Permissions []string
+}
+
+// Raw returns the token's whole payload as JSON. The returned slice must not
+// be modified.
+func (c *Claims) Raw() json.RawMessage { return c.raw }
+
+// Decode unmarshals the token's payload into v, for custom claims added by
+// session token customisation.
+func (c *Claims) Decode(v any) error { return json.Unmarshal(c.raw, v) }

@@ -1,0 +1,274 @@
+package clerkauth
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// Defaults applied by [NewVerifier] and [NewSessionsClient] to zero fields.
+const (
+	// DefaultAPIURL is Clerk's Backend API base URL.
+	DefaultAPIURL = "https://api.clerk.com/v1"
+	// DefaultAPIVersion is the Clerk-API-Version sent to the Backend API:
+	// the newest version described in the specs clerkauth is tested against.
+	DefaultAPIVersion = "2026-05-12"
+	// DefaultLeeway is the clock skew tolerated on exp, nbf and iat, as in
+	// Clerk's SDKs.
+	DefaultLeeway = 5 * time.Second
+	// MaxLeeway is the largest leeway accepted: a larger one would defeat
+	// the 60 s life of session tokens.
+	MaxLeeway = 5 * time.Minute
+	// NoLeeway asks for no clock skew tolerance at all (a zero Leeway means
+	// DefaultLeeway). Token times have one-second resolution, so one
+	// nanosecond is no tolerance.
+	NoLeeway = time.Nanosecond
+	// DefaultJWKSCacheTTL is how long fetched keys are fresh before a
+	// background refresh.
+	DefaultJWKSCacheTTL = 5 * time.Minute
+	// DefaultJWKSRefreshCooldown is the minimum interval between two fetches
+	// caused by unknown key IDs.
+	DefaultJWKSRefreshCooldown = 30 * time.Second
+	// DefaultJWKSMaxStaleness is how long the last good keys keep serving
+	// while the key server fails.
+	DefaultJWKSMaxStaleness = 24 * time.Hour
+	// DefaultTokenCacheSize is the number of verified tokens remembered.
+	DefaultTokenCacheSize = 10000
+	// DefaultMaxRetries is the number of retries of a failed request to
+	// Clerk (5xx, 429, network errors), after the first attempt.
+	DefaultMaxRetries = 3
+	// MaxTokenSize is the largest token accepted, in bytes.
+	MaxTokenSize = 16 << 10
+)
+
+// Config configures a [Verifier] and a [SessionsClient]. The zero value of
+// every optional field selects the documented default; a Config is copied by
+// the constructors, so changing it afterwards has no effect.
+type Config struct {
+	// SecretKey is the instance's Backend API secret key (sk_test_… or
+	// sk_live_…). It authenticates the JWKS fetch from {APIURL}/jwks and
+	// every Sessions API call. It is never logged.
+	SecretKey string
+
+	// PublishableKey is the instance's publishable key (pk_test_… or
+	// pk_live_…). The expected token issuer, https://<frontend API host>,
+	// is decoded from it, as is the suffix of the __session_<suffix> cookie.
+	PublishableKey string
+
+	// JWTKey is the instance's PEM public key ("JWT public key" in the
+	// dashboard, CLERK_JWT_KEY), with or without its BEGIN/END lines. With
+	// it, verification makes no network request at all. When a JWKS source
+	// is also configured, a token the PEM key does not verify (after a key
+	// rotation) is checked against the JWKS.
+	JWTKey string
+
+	// APIURL is the Backend API base URL. Default DefaultAPIURL.
+	APIURL string
+
+	// JWKSURL is an explicit public JWKS URL, such as the Frontend API's
+	// https://<frontend API host>/.well-known/jwks.json. When set it is used
+	// instead of {APIURL}/jwks and fetched without the secret key.
+	JWKSURL string
+
+	// APIVersion is sent as the Clerk-API-Version header. Default
+	// DefaultAPIVersion.
+	APIVersion string
+
+	// Issuers are accepted token issuers in addition to the one decoded from
+	// PublishableKey, such as a proxy or satellite URL. Each is compared
+	// exactly.
+	Issuers []string
+
+	// InsecureSkipIssuerCheck accepts tokens from any issuer. It MUST NOT be
+	// set in production: without an issuer check a token of another Clerk
+	// instance that shares a key source is accepted.
+	InsecureSkipIssuerCheck bool
+
+	// AuthorizedParties lists the origins allowed in the azp claim, such as
+	// "https://example.com". When set, a token without azp is rejected.
+	// Strongly recommended: it closes CSRF and subdomain cookie-leak attacks.
+	AuthorizedParties []string
+
+	// Audience, when set, requires the aud claim to contain one of these
+	// values; a token without aud is then rejected.
+	Audience []string
+
+	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means
+	// DefaultLeeway; NoLeeway means none. Negative values and values above
+	// MaxLeeway are rejected.
+	Leeway time.Duration
+
+	// AllowPendingSessions accepts tokens whose session status (sts) is
+	// pending. By default they are rejected with ErrSessionPending, as
+	// Clerk's SDKs treat them as signed out.
+	AllowPendingSessions bool
+
+	// Algorithms restricts the accepted signature algorithms. Default RS256,
+	// RS384 and RS512. Only those three may be listed: none, HMAC and
+	// others are never accepted.
+	Algorithms []string
+
+	// JWKSCacheTTL is how long fetched keys are considered fresh; older keys
+	// keep serving while a refresh runs. A Cache-Control max-age from the key
+	// server, clamped to [1 min, 1 h], takes precedence. Default
+	// DefaultJWKSCacheTTL.
+	JWKSCacheTTL time.Duration
+
+	// JWKSRefreshCooldown is the minimum interval between fetches caused by
+	// an unknown key ID; during it other unknown IDs fail fast. Default
+	// DefaultJWKSRefreshCooldown.
+	JWKSRefreshCooldown time.Duration
+
+	// JWKSMaxStaleness is how long the last good keys keep verifying tokens
+	// after refreshes start failing. Default DefaultJWKSMaxStaleness.
+	JWKSMaxStaleness time.Duration
+
+	// TokenCacheSize is the number of verified tokens remembered until their
+	// exp, so a repeated token skips the signature check. Zero means
+	// DefaultTokenCacheSize; a negative value disables the cache.
+	TokenCacheSize int
+
+	// Revocations records revoked sessions; tokens of a revoked session are
+	// rejected with ErrSessionRevoked. Default an in-memory store local to
+	// the Verifier (see [NewMemoryRevocationStore]).
+	Revocations RevocationStore
+
+	// HTTPClient is used for every request to Clerk. Default a client with a
+	// 10 s timeout. Requests also honour the caller's context.
+	HTTPClient *http.Client
+
+	// MaxRetries is the number of retries after a failed request to Clerk
+	// (5xx, 429 and network errors; other 4xx are never retried). Zero
+	// means DefaultMaxRetries; a negative value disables retries.
+	MaxRetries int
+
+	// UserAgent is appended to clerkauth's own User-Agent.
+	UserAgent string
+
+	// Logger receives rare operational events (stale keys served, fallback
+	// disabled). It never receives tokens or secrets. Default: no logging.
+	Logger *slog.Logger
+
+	// Now returns the current time. Default time.Now. Tests inject a clock.
+	Now func() time.Time
+}
+
+// ConfigFromEnv returns a Config read from the environment variables Clerk's
+// SDKs use: CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, CLERK_JWT_KEY,
+// CLERK_API_URL, CLERK_API_VERSION, CLERK_JWKS_URL and
+// CLERK_AUTHORIZED_PARTIES (a comma-separated list). It does not validate:
+// [NewVerifier] does.
+func ConfigFromEnv() Config {
+	return configFromLookup(os.LookupEnv)
+}
+
+func configFromLookup(lookup func(string) (string, bool)) Config {
+	get := func(k string) string {
+		v, _ := lookup(k)
+		return strings.TrimSpace(v)
+	}
+	return Config{
+		SecretKey:         get("CLERK_SECRET_KEY"),
+		PublishableKey:    get("CLERK_PUBLISHABLE_KEY"),
+		JWTKey:            get("CLERK_JWT_KEY"),
+		APIURL:            get("CLERK_API_URL"),
+		APIVersion:        get("CLERK_API_VERSION"),
+		JWKSURL:           get("CLERK_JWKS_URL"),
+		AuthorizedParties: splitList(get("CLERK_AUTHORIZED_PARTIES")),
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// PublishableKeyInfo is what a publishable key encodes.
+type PublishableKeyInfo struct {
+	// FrontendAPI is the Frontend API host, such as
+	// "clerk.example.com" or "foo-bar-13.clerk.accounts.dev".
+	FrontendAPI string
+	// Live reports a production (pk_live_) key.
+	Live bool
+}
+
+// Issuer returns the token issuer of the instance: https://<FrontendAPI>.
+func (p PublishableKeyInfo) Issuer() string { return "https://" + p.FrontendAPI }
+
+// ParsePublishableKey decodes a publishable key: pk_test_ or pk_live_
+// followed by the base64 of "<frontend API host>$".
+func ParsePublishableKey(key string) (PublishableKeyInfo, error) {
+	var info PublishableKeyInfo
+	var rest string
+	switch {
+	case strings.HasPrefix(key, "pk_live_"):
+		info.Live, rest = true, key[len("pk_live_"):]
+	case strings.HasPrefix(key, "pk_test_"):
+		rest = key[len("pk_test_"):]
+	default:
+		return info, fmt.Errorf("%w: publishable key must start with pk_test_ or pk_live_", ErrInvalidConfig)
+	}
+	raw, err := decodeLooseBase64(rest)
+	if err != nil {
+		return info, fmt.Errorf("%w: publishable key is not valid base64", ErrInvalidConfig)
+	}
+	host, ok := strings.CutSuffix(string(raw), "$")
+	if !ok || !validHost(host) {
+		return info, fmt.Errorf("%w: publishable key does not encode a frontend API host", ErrInvalidConfig)
+	}
+	info.FrontendAPI = host
+	return info, nil
+}
+
+func decodeLooseBase64(s string) ([]byte, error) {
+	s = strings.TrimRight(s, "=")
+	if b, err := base64.RawStdEncoding.DecodeString(s); err == nil {
+		return b, nil
+	}
+	return base64.RawURLEncoding.DecodeString(s)
+}
+
+func validHost(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, c := range h {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '-', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// CookieSuffix returns the suffix Clerk appends to cookie names for the
+// instance of publishableKey (__session_<suffix>): the first 8 characters of
+// base64url(SHA-1(publishableKey)).
+func CookieSuffix(publishableKey string) string {
+	sum := sha1.Sum([]byte(publishableKey))
+	return base64.RawURLEncoding.EncodeToString(sum[:])[:8]
+}
+
+// Redact returns a form of a secret or token that is safe to log: its first
+// seven characters followed by "…", or "" for an empty string.
+func Redact(secret string) string {
+	const keep = 7
+	if secret == "" {
+		return ""
+	}
+	if len(secret) <= keep {
+		return "…"
+	}
+	return secret[:keep] + "…"
+}
