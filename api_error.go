@@ -134,6 +134,13 @@ func (e *APIError) HasCode(code string) bool {
 	return false
 }
 
+// clerkErrorsBody is the error body of the Backend API (schema ClerkErrors).
+type clerkErrorsBody struct {
+	Errors       []APIErrorEntry `json:"errors"`
+	Meta         map[string]any  `json:"meta"`
+	ClerkTraceID string          `json:"clerk_trace_id"`
+}
+
 // newAPIError builds the error of an unsuccessful answer from its status,
 // headers and (already bounded) body. now is used for an HTTP-date
 // Retry-After.
@@ -143,11 +150,7 @@ func newAPIError(op string, resp *http.Response, body []byte, now time.Time) *AP
 		StatusCode: resp.StatusCode,
 		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
 	}
-	var doc struct {
-		Errors       []APIErrorEntry `json:"errors"`
-		Meta         map[string]any  `json:"meta"`
-		ClerkTraceID string          `json:"clerk_trace_id"`
-	}
+	var doc clerkErrorsBody
 	if err := json.Unmarshal(body, &doc); err == nil && doc.Errors != nil {
 		e.Errors, e.Meta, e.TraceID = doc.Errors, doc.Meta, doc.ClerkTraceID
 	} else {

@@ -170,7 +170,8 @@ func sessionPath(op, sessionID string, suffix ...string) (string, error) {
 }
 
 // maxDecodeLevels is how many rounds of percent-decoding pathSegment looks
-// through, as Clerk's JS SDK does.
+// through (Clerk's JS SDK looks through 10); a segment still encoded after
+// that is rejected.
 const maxDecodeLevels = 10
 
 // pathSegment validates a caller-supplied path segment and escapes it. It
@@ -181,20 +182,19 @@ func pathSegment(op, what, s string) (string, error) {
 		return "", argError(op, "%s must not be empty", what)
 	}
 	cur := s
-	for range maxDecodeLevels {
+	for level := 0; ; level++ {
 		if reason := unsafeSegment(cur); reason != "" {
 			return "", argError(op, "%s must not %s", what, reason)
 		}
 		dec, err := url.PathUnescape(cur)
 		if err != nil || dec == cur {
-			break
+			return url.PathEscape(s), nil
+		}
+		if level == maxDecodeLevels {
+			return "", argError(op, "%s must not be percent-encoded %d times", what, level+1)
 		}
 		cur = dec
 	}
-	if reason := unsafeSegment(cur); reason != "" {
-		return "", argError(op, "%s must not %s", what, reason)
-	}
-	return url.PathEscape(s), nil
 }
 
 // unsafeSegment says what is wrong with a decoded path segment, or "".

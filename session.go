@@ -169,7 +169,7 @@ func decodeSessionList(body []byte) (*SessionList, error) {
 		if err := json.Unmarshal(trimmed, &data); err != nil {
 			return nil, err
 		}
-		return &SessionList{Data: data, TotalCount: -1}, nil
+		return &SessionList{Data: withoutNil(data), TotalCount: -1}, nil
 	}
 	var page struct {
 		Data       *[]*Session `json:"data"`
@@ -181,11 +181,22 @@ func decodeSessionList(body []byte) (*SessionList, error) {
 	if page.Data == nil {
 		return nil, errors.New("neither an array nor an object with data")
 	}
-	list := &SessionList{Data: *page.Data, TotalCount: -1}
+	list := &SessionList{Data: withoutNil(*page.Data), TotalCount: -1}
 	if page.TotalCount != nil {
 		list.TotalCount = *page.TotalCount
 	}
 	return list, nil
+}
+
+// withoutNil drops the null entries of a decoded list.
+func withoutNil(data []*Session) []*Session {
+	out := data[:0]
+	for _, s := range data {
+		if s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // SessionToken is a token created by [SessionsClient.CreateToken] or
