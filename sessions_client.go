@@ -35,13 +35,16 @@ const (
 // SessionsClient calls Clerk's Backend Sessions API: it reads, lists and
 // revokes sessions and creates session tokens. It authenticates with the
 // secret key, sends the Clerk-API-Version header, bounds every body it reads
-// and retries rate-limited (429), failed (5xx) and unsent requests with
-// backoff.
+// and retries up to Config.MaxRetries times: 429 after its Retry-After (a
+// wait over 60 s is not made: the error is returned at once), 5xx and
+// network failures after an exponential backoff with jitter (500 ms × 1.5ⁿ,
+// as Clerk's spec asks). Other 4xx answers are never retried.
 //
 // Every operation is safe to repeat (a revoked session stays revoked, an
 // extra token is harmless), so POSTs are retried like GETs, as Clerk's own
-// SDKs do. One caveat: a Revoke whose first answer was lost may come back
-// with the API's answer to revoking an already revoked session.
+// SDKs do, even when a timeout leaves it unknown whether the first attempt
+// was processed. One caveat: a Revoke whose first answer was lost may come
+// back with the API's answer to revoking an already revoked session.
 //
 // A SessionsClient is immutable and safe for concurrent use by multiple
 // goroutines.
