@@ -174,7 +174,6 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
-
 // Verify checks a session token and returns its claims. It runs cheap
 // structural checks first, then the signature with the key named by the
 // token's kid, then the claims; a token seen before is answered from the
