@@ -203,9 +203,9 @@ func TestVerifySession(t *testing.T) {
 	body := func(tok string) string { return `{"token":"` + tok + `"}` }
 	tests := []struct {
 		name, id, body, path string
-		header             map[string]string
-		wantStatus         int
-		wantCode           string
+		header               map[string]string
+		wantStatus           int
+		wantCode             string
 	}{
 		{"no version", sess.ID, body(srv.MustToken(sess.ID)), "", nil, 200, ""},
 		{"no token", sess.ID, "", "", nil, 200, ""},
