@@ -64,8 +64,14 @@ func TestGoSDKSessions(t *testing.T) {
 	if err != nil || tok.Object != "token" || tok.JWT == "" {
 		t.Fatalf("CreateToken: %+v, %v", tok, err)
 	}
-	if want := 2; srv.Requests(clerktest.EndpointSessions) != 5 {
-		t.Fatalf("sessions requests = %d; want 5 (%d sessions)", srv.Requests(clerktest.EndpointSessions), want)
+	if n := srv.Requests(clerktest.EndpointSessions); n != 5 {
+		t.Fatalf("sessions requests = %d; want 5", n)
+	}
+
+	// The SDK sends Clerk-API-Version 2025-04-10, which removed verify.
+	_, err = client.Verify(ctx, &session.VerifyParams{ID: s2.ID}) //nolint:staticcheck // deprecated on purpose
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatusCode != 410 || apiErr.Errors[0].Code != "operation_deprecated" {
+		t.Fatalf("Verify: %v", err)
 	}
 }
 
