@@ -39,4 +39,16 @@
 //     only says they "should" be given).
 //   - Tokens are minted over HTTP only for active and pending sessions
 //     (404 otherwise); the Go API mints for a session in any status.
+//   - Error codes Clerk does not document are clerktest's own guesses:
+//     api_version_invalid (400, a bad or doubled API version),
+//     session_not_active (400, verify of an inactive session) and
+//     internal_clerk_error for every injected 5xx.
+//   - In v2 tokens, fea lists organization features first, then user-only
+//     ones, and fpm has one mask per organization feature; the two readings
+//     of fpm (by organization feature, or by position in fea) then agree.
+//
+// Configuration values (Config, SessionParams, Fault, …) are plain values;
+// snapshots returned by the Go API (Session, User) are copies owned by the
+// caller. Server, Clock and the Signers of this package are safe for
+// concurrent use.
 package clerktest

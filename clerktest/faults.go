@@ -54,7 +54,7 @@ func (e Endpoint) covers(r Endpoint) bool {
 
 func (e Endpoint) isJWKS() bool { return EndpointJWKS.covers(e) }
 
-// Fault describes how an endpoint misbehaves. Its effects apply in this
+// Fault describes how an endpoint misbehaves; it is a plain value. Its effects apply in this
 // order: Delay, then Down, Status (or RetryAfter), MalformedBody,
 // EmptyKeys; a Fault with only Delay set slows normal answers down.
 type Fault struct {

@@ -29,7 +29,8 @@ const (
 	DefaultSessionInactivity = 30 * 24 * time.Hour
 )
 
-// Config configures a [Server]. The zero value is ready to use.
+// Config configures a [Server]; it is copied by the constructors. The zero
+// value is ready to use.
 type Config struct {
 	// FrontendAPI is the instance's Frontend API host, from which the
 	// publishable key and the token issuer (https://<FrontendAPI>) derive.

@@ -13,7 +13,8 @@ import (
 
 // Signer signs the signing input (base64url header "." base64url payload)
 // of a token minted by [Server.Mint]. It does not look at the header: a
-// Signer may disagree with the header's alg on purpose.
+// Signer may disagree with the header's alg on purpose. The Signers of this
+// package are safe for concurrent use.
 type Signer interface {
 	Sign(signingInput []byte) ([]byte, error)
 }

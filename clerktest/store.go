@@ -35,7 +35,7 @@ type UserParams struct {
 	Email string
 }
 
-// User is a user of the test instance.
+// User is a snapshot of a user of the test instance, owned by the caller.
 type User struct {
 	ID        string
 	Email     string
@@ -98,8 +98,8 @@ type SessionParams struct {
 	Tasks []string
 }
 
-// Session is a snapshot of a session of the test instance. Changing it has
-// no effect on the server.
+// Session is a snapshot of a session of the test instance, owned by the
+// caller. Changing it has no effect on the server.
 type Session struct {
 	ID              string
 	UserID          string
