@@ -13,10 +13,11 @@ type localSet struct {
 	m sync.Map // string -> int64
 }
 
-// has reports whether id is revoked at now.
-func (l *localSet) has(id string, now time.Time) bool {
+// has reports whether id is revoked at now(). It reads the clock only for
+// a known id: most lookups miss.
+func (l *localSet) has(id string, now func() time.Time) bool {
 	v, ok := l.m.Load(id)
-	return ok && now.UnixNano() < v.(int64)
+	return ok && now().UnixNano() < v.(int64)
 }
 
 // add records id as revoked until the given time, keeping the later of the

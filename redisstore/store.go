@@ -109,7 +109,7 @@ func (s *Store) Revoke(ctx context.Context, sessionID string, until time.Time) e
 // an error wrapping [ErrUnavailable] while the Store is not synchronised
 // with Redis.
 func (s *Store) IsRevoked(_ context.Context, sessionID string) (bool, error) {
-	if s.local.has(sessionID, s.opts.Now()) {
+	if s.local.has(sessionID, s.opts.Now) {
 		return true, nil
 	}
 	if s.opts.FailClosed && !s.connected.Load() {

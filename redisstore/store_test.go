@@ -285,7 +285,7 @@ func TestCloseStopsSubscriber(t *testing.T) {
 			eventually(t, 5*time.Second, "no subscriber before New", func() bool { return subscribers() == 0 })
 			s, err := redisstore.New(bg, c, fastOptions())
 			require.NoError(t, err)
-			assert.Equal(t, 1, subscribers(), "New starts exactly one subscriber")
+			eventually(t, 5*time.Second, "New starts one subscriber", func() bool { return subscribers() == 1 })
 			require.NoError(t, s.Close())
 			require.NoError(t, s.Close(), "Close is idempotent")
 			eventually(t, 5*time.Second, "subscriber gone after Close", func() bool { return subscribers() == 0 })
