@@ -25,9 +25,8 @@ const (
 	// the 60 s life of session tokens.
 	MaxLeeway = 5 * time.Minute
 	// NoLeeway asks for no clock skew tolerance at all (a zero Leeway means
-	// DefaultLeeway). Token times have one-second resolution, so one
-	// nanosecond is no tolerance.
-	NoLeeway = time.Nanosecond
+	// DefaultLeeway).
+	NoLeeway = time.Duration(1)
 	// DefaultJWKSCacheTTL is how long fetched keys are fresh before a
 	// background refresh.
 	DefaultJWKSCacheTTL = 5 * time.Minute
@@ -44,6 +43,9 @@ const (
 	DefaultMaxRetries = 3
 	// MaxTokenSize is the largest token accepted, in bytes.
 	MaxTokenSize = 16 << 10
+	// DefaultMaxTokenLifetime is how long a revocation is remembered: the
+	// longest session token lifetime expected (Clerk's default is 60 s).
+	DefaultMaxTokenLifetime = time.Hour
 )
 
 // Config configures a [Verifier] and a [SessionsClient]. The zero value of
@@ -132,6 +134,11 @@ type Config struct {
 	// exp, so a repeated token skips the signature check. Zero means
 	// DefaultTokenCacheSize; a negative value disables the cache.
 	TokenCacheSize int
+
+	// MaxTokenLifetime is the longest session token lifetime configured on
+	// the instance. A revocation recorded by [Verifier.MarkRevoked] is kept
+	// this long plus the leeway. Default DefaultMaxTokenLifetime.
+	MaxTokenLifetime time.Duration
 
 	// Revocations records revoked sessions; tokens of a revoked session are
 	// rejected with ErrSessionRevoked. Default an in-memory store local to

@@ -1,0 +1,484 @@
+package clerkauth
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/clerkauth/clerkauth/internal/jose"
+)
+
+const (
+	maxJWKSBody      = 1 << 20
+	jwksFetchTimeout = 10 * time.Second
+	minMaxAge        = time.Minute
+	maxMaxAge        = time.Hour
+	negativeKIDs     = 1024
+	firstRetryDelay  = 250 * time.Millisecond
+	firstFailBackoff = time.Second
+)
+
+// verifyKey is a public key ready for signature checks.
+type verifyKey struct {
+	kid string
+	alg string // "" when the key does not name one
+	pub *rsa.PublicKey
+}
+
+// keySnapshot is an immutable generation of fetched keys.
+type keySnapshot struct {
+	keys       map[string]*verifyKey
+	fetchedAt  time.Time
+	freshUntil time.Time
+	etag       string
+}
+
+// fetchCall is one JWKS fetch shared by every caller waiting for it.
+type fetchCall struct {
+	done chan struct{}
+	err  error
+}
+
+// remoteKeys is a JWKS key cache for one key source. The hot path (lookup)
+// takes no lock: it loads an atomic snapshot. Fetches are shared by all
+// concurrent callers, rate-limited, and run on a context of their own so one
+// caller's cancellation never cancels the others' fetch.
+type remoteKeys struct {
+	url        string
+	bearer     string
+	client     *http.Client
+	userAgent  string
+	apiVersion string
+	ttl        time.Duration
+	cooldown   time.Duration
+	maxStale   time.Duration
+	maxRetries int
+	now        func() time.Time
+	sleep      func(context.Context, time.Duration) error
+	logger     *slog.Logger
+
+	baseCtx context.Context // cancelled by close; never a caller's context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+
+	snap    atomic.Pointer[keySnapshot]
+	unknown *lru.Cache[string, time.Time] // kid → when it was found missing
+
+	mu            sync.Mutex
+	call          *fetchCall
+	lastUnknown   time.Time // start of the last fetch caused by an unknown kid
+	nextAttempt   time.Time // earliest fetch after failures
+	failures      int
+	lastFetch     time.Time
+	lastSuccess   time.Time
+	lastErr       error
+	fetches       int64
+	staleReported bool
+}
+
+func newRemoteKeys(cfg *Config, url, bearer string) *remoteKeys {
+	unknown, _ := lru.New[string, time.Time](negativeKIDs)
+	ctx, cancel := context.WithCancel(context.Background())
+	return &remoteKeys{
+		url:        url,
+		bearer:     bearer,
+		client:     cfg.HTTPClient,
+		userAgent:  userAgent(cfg.UserAgent),
+		apiVersion: cfg.APIVersion,
+		ttl:        cfg.JWKSCacheTTL,
+		cooldown:   cfg.JWKSRefreshCooldown,
+		maxStale:   cfg.JWKSMaxStaleness,
+		maxRetries: retriesOf(cfg.MaxRetries),
+		now:        cfg.Now,
+		sleep:      sleepCtx,
+		logger:     cfg.Logger,
+		baseCtx:    ctx,
+		cancel:     cancel,
+		unknown:    unknown,
+	}
+}
+
+// lookup returns the key for kid from the current snapshot, or nil. It
+// never blocks; when the snapshot is past its TTL it starts a background
+// refresh. A snapshot past the maximum staleness serves nothing.
+func (r *remoteKeys) lookup(kid string) *verifyKey {
+	s := r.snap.Load()
+	if s == nil {
+		return nil
+	}
+	now := r.now()
+	if now.After(s.freshUntil) {
+		if now.Sub(s.freshUntil) > r.maxStale {
+			return nil
+		}
+		r.refreshInBackground()
+	}
+	return s.keys[kid]
+}
+
+// servable reports whether the current snapshot may still verify tokens.
+func (r *remoteKeys) servable() bool {
+	s := r.snap.Load()
+	return s != nil && r.now().Sub(s.freshUntil) <= r.maxStale
+}
+
+func (r *remoteKeys) refreshInBackground() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.call == nil && !r.now().Before(r.nextAttempt) {
+		r.startFetchLocked()
+	}
+}
+
+// resolve finds the key for a kid that lookup did not have: it waits for a
+// shared fetch (bounded by ctx), unless the rate limits say the answer is
+// already known.
+func (r *remoteKeys) resolve(ctx context.Context, kid string) (*verifyKey, error) {
+	call, err := r.fetchFor(kid)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.wait(ctx, call); err != nil {
+		return nil, err
+	}
+	if k := r.lookup(kid); k != nil {
+		return k, nil
+	}
+	r.unknown.Add(kid, r.now())
+	return nil, errKidMismatch()
+}
+
+// fetchFor decides whether an unknown kid may cause a fetch, and returns
+// the fetch to wait for.
+func (r *remoteKeys) fetchFor(kid string) (*fetchCall, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.call != nil {
+		return r.call, nil
+	}
+	now := r.now()
+	if now.Before(r.nextAttempt) {
+		return nil, r.unavailableLocked()
+	}
+	if r.servable() {
+		if r.knownMissing(kid, now) || now.Sub(r.lastUnknown) < r.cooldown {
+			return nil, errKidMismatch()
+		}
+		r.lastUnknown = now
+	}
+	return r.startFetchLocked(), nil
+}
+
+func (r *remoteKeys) knownMissing(kid string, now time.Time) bool {
+	at, ok := r.unknown.Peek(kid)
+	return ok && now.Sub(at) < r.ttl
+}
+
+func (r *remoteKeys) unavailableLocked() error {
+	if r.lastErr != nil && errors.Is(r.lastErr, ErrKeysUnavailable) {
+		return r.lastErr
+	}
+	return verrWrap(ReasonJWKRemoteFailedToLoad, "signing keys could not be loaded", r.lastErr)
+}
+
+func (r *remoteKeys) wait(ctx context.Context, c *fetchCall) error {
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return verrWrap(ReasonJWKRemoteFailedToLoad, "gave up waiting for signing keys", ctx.Err())
+	}
+}
+
+// refresh fetches now, bypassing the rate limits, and waits (Warm).
+func (r *remoteKeys) refresh(ctx context.Context) error {
+	r.mu.Lock()
+	c := r.call
+	if c == nil {
+		c = r.startFetchLocked()
+	}
+	r.mu.Unlock()
+	return r.wait(ctx, c)
+}
+
+func (r *remoteKeys) startFetchLocked() *fetchCall {
+	c := &fetchCall{done: make(chan struct{})}
+	r.call = c
+	r.wg.Add(1)
+	go r.runFetch(c)
+	return c
+}
+
+func (r *remoteKeys) runFetch(c *fetchCall) {
+	defer r.wg.Done()
+	ctx, cancel := context.WithTimeout(r.baseCtx, jwksFetchTimeout)
+	snap, err := r.fetchWithRetry(ctx)
+	cancel()
+	r.mu.Lock()
+	c.err = r.applyLocked(snap, err)
+	r.call = nil
+	r.mu.Unlock()
+	close(c.done)
+}
+
+// applyLocked installs a fetched snapshot, or records a failure while the
+// last good keys keep serving.
+func (r *remoteKeys) applyLocked(s *keySnapshot, err error) error {
+	now := r.now()
+	r.lastFetch = now
+	r.fetches++
+	if err != nil {
+		r.lastErr = err
+		r.failures++
+		r.nextAttempt = now.Add(failBackoff(r.failures, r.cooldown))
+		r.reportStaleLocked(err)
+		return err
+	}
+	r.lastErr, r.failures, r.nextAttempt, r.staleReported = nil, 0, time.Time{}, false
+	r.lastSuccess = now
+	r.snap.Store(s)
+	return nil
+}
+
+func (r *remoteKeys) reportStaleLocked(err error) {
+	if r.logger == nil || r.staleReported || !r.servable() {
+		return
+	}
+	r.staleReported = true
+	r.logger.Warn("clerkauth: JWKS refresh failed; serving last good keys",
+		"url", r.url, "error", err.Error())
+}
+
+// failBackoff is the pause after n consecutive failed fetches: 1 s
+// doubling up to limit.
+func failBackoff(n int, limit time.Duration) time.Duration {
+	d := firstFailBackoff << min(n-1, 16)
+	return min(d, max(limit, firstFailBackoff))
+}
+
+func (r *remoteKeys) fetchWithRetry(ctx context.Context) (*keySnapshot, error) {
+	var err error
+	for attempt := 0; ; attempt++ {
+		var s *keySnapshot
+		var retry bool
+		s, retry, err = r.fetchOnce(ctx)
+		if err == nil || !retry || attempt >= r.maxRetries {
+			return s, err
+		}
+		if r.sleep(ctx, backoffDelay(attempt, firstRetryDelay, 2)) != nil {
+			return nil, err
+		}
+	}
+}
+
+// fetchOnce makes one request. It reports whether a failure may be retried.
+func (r *remoteKeys) fetchOnce(ctx context.Context) (*keySnapshot, bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
+	if err != nil {
+		return nil, false, verrWrap(ReasonJWKRemoteFailedToLoad, "bad JWKS URL", err)
+	}
+	r.setHeaders(req)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return nil, ctx.Err() == nil, verrWrap(ReasonJWKRemoteFailedToLoad, "JWKS request failed", err)
+	}
+	defer drainClose(resp.Body)
+	return r.handleResponse(resp)
+}
+
+func (r *remoteKeys) setHeaders(req *http.Request) {
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", r.userAgent)
+	if r.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+r.bearer)
+		req.Header.Set("Clerk-API-Version", r.apiVersion)
+	}
+	if s := r.snap.Load(); s != nil && s.etag != "" {
+		req.Header.Set("If-None-Match", s.etag)
+	}
+}
+
+func (r *remoteKeys) handleResponse(resp *http.Response) (*keySnapshot, bool, error) {
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		return r.revalidated(resp)
+	case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden:
+		return nil, false, verr(ReasonSecretKeyInvalid,
+			fmt.Sprintf("JWKS endpoint answered %d: check the secret key", resp.StatusCode))
+	case resp.StatusCode != http.StatusOK:
+		retry := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+		return nil, retry, verr(ReasonJWKRemoteFailedToLoad,
+			fmt.Sprintf("JWKS endpoint answered %d", resp.StatusCode))
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBody+1))
+	if err != nil {
+		return nil, true, verrWrap(ReasonJWKRemoteFailedToLoad, "reading JWKS body", err)
+	}
+	if len(body) > maxJWKSBody {
+		return nil, false, verr(ReasonJWKRemoteFailedToLoad, "JWKS body exceeds 1 MiB")
+	}
+	s, err := r.snapshotOf(body)
+	if err != nil {
+		return nil, false, err
+	}
+	s.etag = resp.Header.Get("ETag")
+	s.freshUntil = s.fetchedAt.Add(r.freshness(resp.Header))
+	return s, false, nil
+}
+
+func (r *remoteKeys) revalidated(resp *http.Response) (*keySnapshot, bool, error) {
+	old := r.snap.Load()
+	if old == nil {
+		return nil, true, verr(ReasonJWKRemoteFailedToLoad, "JWKS endpoint answered 304 with no cached keys")
+	}
+	now := r.now()
+	s := &keySnapshot{keys: old.keys, etag: old.etag, fetchedAt: now}
+	s.freshUntil = now.Add(r.freshness(resp.Header))
+	return s, false, nil
+}
+
+func (r *remoteKeys) snapshotOf(body []byte) (*keySnapshot, error) {
+	keys, skipped, err := jose.ParseJWKS(body)
+	if err != nil {
+		return nil, verrWrap(ReasonJWKRemoteFailedToLoad, "malformed JWKS", err)
+	}
+	if len(keys) == 0 {
+		return nil, verr(ReasonJWKRemoteFailedToLoad,
+			fmt.Sprintf("JWKS holds no usable signing key (%d skipped)", len(skipped)))
+	}
+	if len(skipped) > 0 && r.logger != nil {
+		r.logger.Info("clerkauth: skipped unusable JWKS keys", "url", r.url, "skipped", len(skipped))
+	}
+	s := &keySnapshot{keys: make(map[string]*verifyKey, len(keys)), fetchedAt: r.now()}
+	for _, k := range keys {
+		s.keys[k.KID] = &verifyKey{kid: k.KID, alg: k.Alg, pub: k.Key}
+	}
+	return s, nil
+}
+
+// freshness is the TTL for a response: its Cache-Control max-age clamped to
+// [1 min, 1 h] when present, else the configured TTL.
+func (r *remoteKeys) freshness(h http.Header) time.Duration {
+	for _, directive := range strings.Split(h.Get("Cache-Control"), ",") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(strings.ToLower(directive)), "max-age=")
+		if !ok {
+			continue
+		}
+		if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+			return min(max(time.Duration(secs)*time.Second, minMaxAge), maxMaxAge)
+		}
+	}
+	return r.ttl
+}
+
+// status reports the cache's health.
+func (r *remoteKeys) status() KeyStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := KeyStatus{
+		Source:      r.url,
+		LastFetch:   r.lastFetch,
+		LastSuccess: r.lastSuccess,
+		Fetches:     r.fetches,
+	}
+	if r.lastErr != nil {
+		st.LastError = r.lastErr.Error()
+	}
+	if s := r.snap.Load(); s != nil {
+		st.Keys = len(s.keys)
+		st.FreshUntil = s.freshUntil
+		if over := r.now().Sub(s.freshUntil); over > 0 {
+			st.Staleness = over
+		}
+	}
+	st.Ready = r.servable()
+	return st
+}
+
+func (r *remoteKeys) close() {
+	r.cancel()
+	r.wg.Wait()
+}
+
+// KeyStatus describes a Verifier's signing keys, for readiness probes and
+// dashboards.
+type KeyStatus struct {
+	// Source is the JWKS URL, or "pem" for a static key only.
+	Source string `json:"source"`
+	// Ready reports that tokens can be verified now.
+	Ready bool `json:"ready"`
+	// Keys is the number of usable keys held.
+	Keys int `json:"keys"`
+	// Fetches counts JWKS requests made (retries within one fetch count once).
+	Fetches int64 `json:"fetches"`
+	// LastFetch and LastSuccess are the times of the last fetch attempt and
+	// of the last successful one.
+	LastFetch   time.Time `json:"last_fetch,omitzero"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	// LastError is the error of the last fetch, "" when it succeeded.
+	LastError string `json:"last_error,omitempty"`
+	// FreshUntil is when the held keys are due for a refresh.
+	FreshUntil time.Time `json:"fresh_until,omitzero"`
+	// Staleness is how long the held keys have been past FreshUntil.
+	Staleness time.Duration `json:"staleness"`
+}
+
+func errKidMismatch() error {
+	return verr(ReasonJWKKidMismatch, "no signing key matches the token's kid")
+}
+
+// backoffDelay is base·factor^attempt with full jitter in [d/2, d).
+func backoffDelay(attempt int, base time.Duration, factor float64) time.Duration {
+	d := float64(base)
+	for range attempt {
+		d *= factor
+	}
+	d = min(d, float64(30*time.Second))
+	return time.Duration(d/2 + rand.Float64()*d/2)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func drainClose(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
+	_ = body.Close()
+}
+
+func retriesOf(n int) int {
+	switch {
+	case n < 0:
+		return 0
+	case n == 0:
+		return DefaultMaxRetries
+	}
+	return n
+}
+
+func userAgent(extra string) string {
+	ua := "clerkauth-go/" + Version
+	if extra != "" {
+		ua += " " + extra
+	}
+	return ua
+}
