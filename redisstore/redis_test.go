@@ -218,5 +218,6 @@ func (quietLogger) Printf(context.Context, string, ...any) {}
 
 func TestMain(m *testing.M) {
 	redis.SetLogger(quietLogger{})
+	testKey = newTestKey()
 	os.Exit(m.Run())
 }
