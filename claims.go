@@ -59,7 +59,9 @@ type Claims struct {
 	// "o:pro".
 	Plans []string
 
-	raw json.RawMessage
+	// raw is the whole payload. A string, so that the decoded claims can
+	// share its memory and no caller can change it.
+	raw string
 }
 
 // Actor identifies who is acting on behalf of the user (impersonation or an
@@ -90,10 +92,9 @@ type Organization struct {
 	Permissions []string
 }
 
-// Raw returns the token's whole payload as JSON. The returned slice must not
-// be modified.
-func (c *Claims) Raw() json.RawMessage { return c.raw }
+// Raw returns a copy of the token's whole payload as JSON.
+func (c *Claims) Raw() json.RawMessage { return json.RawMessage(c.raw) }
 
 // Decode unmarshals the token's payload into v, for custom claims added by
 // session token customisation.
-func (c *Claims) Decode(v any) error { return json.Unmarshal(c.raw, v) }
+func (c *Claims) Decode(v any) error { return json.Unmarshal([]byte(c.raw), v) }
