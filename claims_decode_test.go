@@ -348,9 +348,15 @@ func checkClaimsInvariants(t *testing.T, c *Claims, data []byte) {
 	if c.Version != 1 && c.Version != 2 {
 		t.Fatalf("Version = %d", c.Version)
 	}
-	var std struct{ Sub, Sid, Iss string }
-	if json.Unmarshal(data, &std) == nil && (std.Sub != c.UserID || std.Sid != c.SessionID || std.Iss != c.Issuer) {
-		t.Fatalf("sub/sid/iss = %q/%q/%q; encoding/json reads %q/%q/%q", c.UserID, c.SessionID, c.Issuer, std.Sub, std.Sid, std.Iss)
+	// encoding/json matches struct fields case-insensitively: use a map.
+	var std map[string]any
+	if err := json.Unmarshal(data, &std); err != nil {
+		t.Fatalf("encoding/json rejects accepted claims: %v", err)
+	}
+	for claim, got := range map[string]string{"sub": c.UserID, "sid": c.SessionID, "iss": c.Issuer, "azp": c.AuthorizedParty} {
+		if want, _ := std[claim].(string); got != want {
+			t.Fatalf("%s = %q; encoding/json reads %q", claim, got, want)
+		}
 	}
 	if fva := c.FactorVerificationAge; fva != nil && (len(fva) != 2 || fva[0] < -1 || fva[1] < -1) {
 		t.Fatalf("FactorVerificationAge = %v", fva)

@@ -174,14 +174,14 @@ func TestPrefixWithOrg(t *testing.T) {
 
 func TestJSTrim(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                   "",
-		"a":                  "a",
+		"":                    "",
+		"a":                   "a",
 		" \t\n\v\f\ra b \r\n": "a b",
 		"\u00a0\u2028x\u3000": "x",
 		"\ufeffx\ufeff":       "x",
 		"\u0085x\u0085":       "\u0085x\u0085", // NEL is not JavaScript white space
-		"\u200bx":            "\u200bx",       // nor is ZERO WIDTH SPACE
-		"   ":                "",
+		"\u200bx":             "\u200bx",       // nor is ZERO WIDTH SPACE
+		"   ":                 "",
 	} {
 		if got := jsTrim(in); got != want {
 			t.Errorf("jsTrim(%q) = %q; want %q", in, got, want)
