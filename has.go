@@ -4,7 +4,8 @@ import "strings"
 
 // Check is an authorization question for [Claims.Has]. Each non-zero field
 // asks about one thing; a Check passes only when at least one thing is asked
-// and every asked thing holds. The zero Check asks nothing and fails.
+// and every asked thing holds. The zero Check asks nothing and fails. A
+// Check is a plain value, safe to share between goroutines.
 type Check struct {
 	// Role asks for the active organization role, with or without the
 	// "org:" prefix ("admin" and "org:admin" are the same).
@@ -23,7 +24,8 @@ type Check struct {
 	Reverification Reverification
 }
 
-// ReverificationLevel says which factors a [Reverification] requires.
+// ReverificationLevel says which factors a [Reverification] requires. It is
+// a plain value, safe for concurrent use.
 type ReverificationLevel string
 
 // Reverification levels.
@@ -41,13 +43,17 @@ const (
 // Reverification is a requirement that the session's factors were verified
 // less than AfterMinutes minutes ago (the fva claim). Its zero value asks
 // nothing; any other value with an unknown Level or AfterMinutes <= 0 fails
-// every check.
+// every check. It is a plain value, safe for concurrent use.
 type Reverification struct {
-	Level        ReverificationLevel
+	// Level is which factors must be fresh.
+	Level ReverificationLevel
+	// AfterMinutes is how old, in minutes, a factor may be at most
+	// (exclusive): a factor verified AfterMinutes ago is stale.
 	AfterMinutes int
 }
 
-// ReverificationPreset names one of Clerk's reverification presets.
+// ReverificationPreset names one of Clerk's reverification presets. It is a
+// plain value, safe for concurrent use.
 type ReverificationPreset string
 
 // Clerk's reverification presets.

@@ -519,27 +519,32 @@ func unescapeJSON(b []byte) []byte {
 const maxInlineKeys = 32
 
 // keySet detects duplicate member names in one object. Plain (unescaped)
-// names are kept as offsets into data; escaped ones and names past
-// maxInlineKeys go to a map. A 64-bit filter skips the comparisons for
-// most new names.
+// names are kept as offsets into data with a hash; escaped ones and names
+// past maxInlineKeys go to a map. A 64-bit filter of the hashes skips the
+// search for most new names, and the stored hashes skip most comparisons.
 type keySet struct {
 	data   []byte
 	filter uint64
 	n      int
-	inline [maxInlineKeys]struct{ start, end int32 }
-	more   map[string]struct{}
+	inline [maxInlineKeys]struct {
+		start, end int32
+		hash       uint32
+	}
+	more map[string]struct{}
 }
 
 // add records key and reports false if it was already present. For a plain
 // key, start is its offset in data.
 func (k *keySet) add(key []byte, plain bool, start int) bool {
-	bit := uint64(1) << (keyHash(key) & 63)
-	if k.filter&bit != 0 && k.contains(key) {
+	h := keyHash(key)
+	bit := uint64(1) << (h >> 26)
+	if k.filter&bit != 0 && k.contains(key, h) {
 		return false
 	}
 	k.filter |= bit
 	if plain && k.n < maxInlineKeys && start+len(key) <= 1<<31-1 {
-		k.inline[k.n].start, k.inline[k.n].end = int32(start), int32(start+len(key))
+		e := &k.inline[k.n]
+		e.start, e.end, e.hash = int32(start), int32(start+len(key)), h
 		k.n++
 		return true
 	}
@@ -550,9 +555,9 @@ func (k *keySet) add(key []byte, plain bool, start int) bool {
 	return true
 }
 
-func (k *keySet) contains(key []byte) bool {
+func (k *keySet) contains(key []byte, h uint32) bool {
 	for _, e := range k.inline[:k.n] {
-		if string(k.data[e.start:e.end]) == string(key) {
+		if e.hash == h && string(k.data[e.start:e.end]) == string(key) {
 			return true
 		}
 	}
@@ -560,9 +565,11 @@ func (k *keySet) contains(key []byte) bool {
 	return ok
 }
 
-func keyHash(key []byte) uint {
+// keyHash mixes a name's length and first, middle and last bytes.
+func keyHash(key []byte) uint32 {
 	if len(key) == 0 {
 		return 0
 	}
-	return uint(len(key))*7 + uint(key[0])*3 + uint(key[len(key)-1])
+	x := uint32(len(key)) | uint32(key[0])<<8 | uint32(key[len(key)/2])<<16 | uint32(key[len(key)-1])<<24
+	return x * 0x9E3779B1
 }
