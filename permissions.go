@@ -41,8 +41,14 @@ func orgPermissions(fea []string, per, fpm string) []string {
 		return nil
 	}
 	w := permissionWalk{fea: fea, per: per, fpm: fpm, byPosition: masks == len(fea)}
+	// The first walk sizes the result and remembers the first grants, so
+	// that a typical token needs no second walk.
+	var seen [16]struct{ feature, name string }
 	n, size := 0, 0
 	w.each(func(feature, name string) {
+		if n < len(seen) {
+			seen[n].feature, seen[n].name = feature, name
+		}
 		n++
 		size += len("org:") + len(feature) + len(":") + len(name)
 	})
@@ -54,14 +60,21 @@ func orgPermissions(fea []string, per, fpm string) []string {
 	out := make([]string, 0, n)
 	var b strings.Builder
 	b.Grow(size)
-	w.each(func(feature, name string) {
+	add := func(feature, name string) {
 		start := b.Len()
 		b.WriteString("org:")
 		b.WriteString(feature)
 		b.WriteByte(':')
 		b.WriteString(name)
 		out = append(out, b.String()[start:])
-	})
+	}
+	if n > len(seen) {
+		w.each(add)
+		return out
+	}
+	for _, g := range seen[:n] {
+		add(g.feature, g.name)
+	}
 	return out
 }
 

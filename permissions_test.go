@@ -212,3 +212,14 @@ func FuzzPermissions(f *testing.F) {
 		}
 	})
 }
+
+func TestOrgPermissionsManyGrants(t *testing.T) {
+	fea := []string{"o:a", "u:x", "ou:b"}
+	got := orgPermissions(fea, names(20), "1048575,0,1048575") // 20 bits each
+	if want := referencePermissions(fea, names(20), "1048575,0,1048575"); len(got) != 40 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %d permissions %q; want the reference's 40 %q", len(got), got, want)
+	}
+	if got[0] != "org:a:p0" || got[39] != "org:b:p19" {
+		t.Errorf("first, last = %q, %q", got[0], got[39])
+	}
+}
