@@ -29,12 +29,11 @@ import (
 //
 // Error messages never hold claim values.
 
-// claimsBlock holds a Claims and the values it points to, so that a token
-// costs one allocation for all of them.
+// claimsBlock holds a Claims and the values it usually points to, so that
+// a token costs one allocation for all of them. The rare Actor is not in it.
 type claimsBlock struct {
 	c   Claims
 	org Organization
-	act Actor
 	fva [2]int
 	aud [1]string
 }
@@ -43,9 +42,10 @@ type claimsBlock struct {
 type claimsDecoder struct {
 	// s is the payload as a string: decoded strings without escapes are
 	// substrings of it, which saves an allocation per claim.
-	s  string
-	b  *claimsBlock
-	v2 bool
+	s   string
+	b   *claimsBlock
+	act *Actor
+	v2  bool
 	// fea and pla are the feature and plan claims.
 	fea, pla string
 	// o holds the members of the v2 o claim, org the v1 org_* claims,
@@ -268,7 +268,10 @@ func (d *claimsDecoder) actor(v jsonValue) error {
 	case jsonNull:
 		return nil
 	case jsonObject:
-		d.b.c.Actor = &d.b.act
+		if d.act == nil { // {}: no member was decoded
+			d.act = new(Actor)
+		}
+		d.b.c.Actor = d.act
 		return nil
 	}
 	return verr(ReasonTokenVerificationFailed, actorMessage)
@@ -277,7 +280,10 @@ func (d *claimsDecoder) actor(v jsonValue) error {
 const actorMessage = "act claim must be an object of strings"
 
 func (d *claimsDecoder) actorMember(key []byte, v jsonValue) error {
-	a := &d.b.act
+	if d.act == nil {
+		d.act = new(Actor)
+	}
+	a := d.act
 	switch string(key) {
 	case "iss":
 		return d.optionalString(&a.Issuer, 0, v, actorMessage)

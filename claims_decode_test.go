@@ -219,6 +219,7 @@ func TestParseClaimsLenientClaims(t *testing.T) {
 		{"act agent", `{"act":{"sub":"user_a","type":"agent","extra":[1]}}`,
 			func(c *Claims) bool { return *c.Actor == Actor{Subject: "user_a", Type: "agent"} }},
 		{"act null members", `{"act":{"sub":null,"type":null}}`, func(c *Claims) bool { return *c.Actor == Actor{} }},
+		{"act empty", `{"act":{}}`, func(c *Claims) bool { return c.Actor != nil && *c.Actor == Actor{} }},
 		{"fea trimmed", `{"fea":" o:a ,\tu:b,\u00a0ou:c\ufeff"}`,
 			func(c *Claims) bool { return reflect.DeepEqual(c.Features, []string{"o:a", "u:b", "ou:c"}) }},
 		{"fea empty", `{"fea":""}`, func(c *Claims) bool { return c.Features == nil }},

@@ -262,6 +262,10 @@ func (s *jsonScanner) memberName(keys *keySet) ([]byte, error) {
 		s.pos = start
 		return nil, s.fail("duplicate member name")
 	}
+	if s.pos+1 < len(s.data) && s.data[s.pos] == ':' && s.data[s.pos+1] > ' ' {
+		s.pos++ // compact JSON: a colon and the value
+		return key, nil
+	}
 	s.skipSpace()
 	if s.peek() != ':' {
 		return nil, s.fail("expected ':'")
@@ -274,6 +278,10 @@ func (s *jsonScanner) memberName(keys *keySet) ([]byte, error) {
 // next consumes the separator after a member or element: it reports done at
 // the closing byte.
 func (s *jsonScanner) next(closing byte) (done bool, err error) {
+	if s.pos+1 < len(s.data) && s.data[s.pos] == ',' && s.data[s.pos+1] > ' ' {
+		s.pos++ // compact JSON: a comma and the next member or element
+		return false, nil
+	}
 	s.skipSpace()
 	switch s.peek() {
 	case ',':
