@@ -41,25 +41,36 @@ func orgPermissions(fea []string, per, fpm string) []string {
 		return nil
 	}
 	w := permissionWalk{fea: fea, per: per, fpm: fpm, byPosition: masks == len(fea)}
-	// The first walk sizes the result and remembers the first grants, so
-	// that a typical token needs no second walk.
-	var seen [16]struct{ feature, name string }
-	n, size := 0, 0
-	w.each(func(feature, name string) {
-		if n < len(seen) {
-			seen[n].feature, seen[n].name = feature, name
-		}
-		n++
-		size += len("org:") + len(feature) + len(":") + len(name)
-	})
-	if n == 0 {
+	var g grants
+	w.each(g.count)
+	if g.n == 0 {
 		return nil
 	}
-	// One buffer holds every permission: strings taken from a Builder stay
-	// valid as it grows, since it only ever appends.
-	out := make([]string, 0, n)
+	return g.build(&w)
+}
+
+// grants sizes a permission list, and remembers its first entries so that
+// a typical token is walked only once.
+type grants struct {
+	n, size int
+	first   [16]struct{ feature, name string }
+}
+
+func (g *grants) count(feature, name string) {
+	if g.n < len(g.first) {
+		g.first[g.n].feature, g.first[g.n].name = feature, name
+	}
+	g.n++
+	g.size += len("org:") + len(feature) + len(":") + len(name)
+}
+
+// build returns the permissions counted, walking w again if there were too
+// many to remember. One buffer holds them all: strings taken from a Builder
+// stay valid as it grows, since it only ever appends.
+func (g *grants) build(w *permissionWalk) []string {
+	out := make([]string, 0, g.n)
 	var b strings.Builder
-	b.Grow(size)
+	b.Grow(g.size)
 	add := func(feature, name string) {
 		start := b.Len()
 		b.WriteString("org:")
@@ -68,12 +79,12 @@ func orgPermissions(fea []string, per, fpm string) []string {
 		b.WriteString(name)
 		out = append(out, b.String()[start:])
 	}
-	if n > len(seen) {
+	if g.n > len(g.first) {
 		w.each(add)
 		return out
 	}
-	for _, g := range seen[:n] {
-		add(g.feature, g.name)
+	for _, e := range g.first[:g.n] {
+		add(e.feature, e.name)
 	}
 	return out
 }
