@@ -255,3 +255,23 @@ func TestHasDoesNotAllocate(t *testing.T) {
 		t.Errorf("Has makes %v allocations; want 0", allocs)
 	}
 }
+
+// FuzzHas checks that Has never panics on any question and that it agrees
+// with its shortcuts.
+func FuzzHas(f *testing.F) {
+	f.Add("admin", "dashboard:read", "o:dashboard", "u:free", "strict", 10)
+	f.Add("org:", "org:", "o:", ":", "", 0)
+	f.Add("", "", "x:y:z", "user:", "third_factor", -1)
+	f.Fuzz(func(t *testing.T, role, perm, feature, plan, level string, minutes int) {
+		c := hasFixture(nil)
+		_ = c.Has(Check{Role: role, Permission: perm, Feature: feature, Plan: plan,
+			Reverification: Reverification{Level: ReverificationLevel(level), AfterMinutes: minutes}})
+		_ = c.Has(Check{Reverification: ReverificationPreset(level).Reverification()})
+		if c.HasRole(role) != c.Has(Check{Role: role}) || c.HasFeature(feature) != c.Has(Check{Feature: feature}) {
+			t.Fatal("a shortcut disagrees with Has")
+		}
+		if (Check{Role: role, Permission: perm}) != (Check{}) && (*Claims)(nil).Has(Check{Role: role, Permission: perm}) {
+			t.Fatal("nil claims passed a check")
+		}
+	})
+}
