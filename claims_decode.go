@@ -193,6 +193,9 @@ func (d *claimsDecoder) number(base int, v jsonValue) float64 {
 	if n, ok := smallUint(text); ok {
 		return float64(n)
 	}
+	if n, ok := smallUint(text[1:]); ok && text[0] == '-' { // fva's -1
+		return -float64(n)
+	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil {
 		return math.NaN()
