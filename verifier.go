@@ -15,9 +15,6 @@ import (
 	"github.com/clerkauth/clerkauth/internal/jose"
 )
 
-// Version is the version of clerkauth, sent in its User-Agent.
-const Version = "0.1.0"
-
 // JWT categories in Clerk's cat header.
 const (
 	categorySession = "cl_B7d4PD111AAA"
