@@ -133,20 +133,25 @@ func (c *SessionsClient) applyDefaults() {
 
 // parseAPIURL checks the Backend API base URL and returns it without a
 // trailing slash.
-func parseAPIURL(raw string) (string, error) {
+func parseAPIURL(raw string) (string, error) { return parseServiceURL("APIURL", raw) }
+
+// parseServiceURL checks a URL of Clerk's that keys or secrets travel to or
+// from: absolute, https (http only to a loopback host, for clerktest), with
+// no user info, query or fragment. It returns it without a trailing slash.
+func parseServiceURL(field, raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("%w: APIURL: %w", ErrInvalidConfig, err)
+		return "", fmt.Errorf("%w: %s: %w", ErrInvalidConfig, field, err)
 	}
 	switch {
 	case u.Host == "" || u.Opaque != "":
-		return "", fmt.Errorf("%w: APIURL must be an absolute URL", ErrInvalidConfig)
+		return "", fmt.Errorf("%w: %s must be an absolute URL", ErrInvalidConfig, field)
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return "", fmt.Errorf("%w: APIURL must not hold user info, a query or a fragment", ErrInvalidConfig)
+		return "", fmt.Errorf("%w: %s must not hold user info, a query or a fragment", ErrInvalidConfig, field)
 	case u.Scheme == "https":
 	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
 	default:
-		return "", fmt.Errorf("%w: APIURL must use https (http only to a loopback host)", ErrInvalidConfig)
+		return "", fmt.Errorf("%w: %s must use https (http only to a loopback host)", ErrInvalidConfig, field)
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }

@@ -42,6 +42,9 @@ func (v *Verifier) parse(token string) (*parsedToken, error) {
 	if err := v.parseHeader(h, t); err != nil {
 		return nil, err
 	}
+	if s == "" {
+		return nil, verr(ReasonTokenInvalid, "token has no signature")
+	}
 	sig, err := b64url.DecodeString(s)
 	if err != nil || len(sig) == 0 {
 		return nil, verr(ReasonTokenInvalid, "signature is not base64url")
@@ -63,7 +66,7 @@ func splitToken(token string) (header, payload, sig string, ok bool) {
 	if !ok1 || !ok2 || strings.IndexByte(sig, '.') >= 0 {
 		return "", "", "", false
 	}
-	return header, payload, sig, header != "" && payload != "" && sig != ""
+	return header, payload, sig, header != "" && payload != ""
 }
 
 func (v *Verifier) parseHeader(seg string, t *parsedToken) error {
