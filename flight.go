@@ -34,9 +34,12 @@ func (g *flightGroup[V]) do(ctx context.Context, key string, fn func(context.Con
 	c, ok := g.calls[key]
 	if !ok {
 		c = &flightCall[V]{done: make(chan struct{})}
+		if !g.scope.goIfOpen(func() { g.run(key, c, fn) }) {
+			g.mu.Unlock()
+			var zero V
+			return zero, &unavailableError{msg: "middleware closed"}
+		}
 		g.calls[key] = c
-		g.scope.wg.Add(1)
-		go g.run(key, c, fn)
 	}
 	c.waiters++
 	g.mu.Unlock()
@@ -50,7 +53,6 @@ func (g *flightGroup[V]) do(ctx context.Context, key string, fn func(context.Con
 }
 
 func (g *flightGroup[V]) run(key string, c *flightCall[V], fn func(context.Context) (V, error)) {
-	defer g.scope.wg.Done()
 	ctx, cancel := context.WithTimeout(g.scope.ctx, sessionsCallTimeout)
 	c.val, c.err = fn(ctx)
 	cancel()

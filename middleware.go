@@ -380,10 +380,12 @@ func (m *Middleware) Close() error {
 }
 
 // flightScope owns the goroutines of shared Sessions API calls: they run
-// on its context, never a request's, and Close cancels and waits for them.
+// on its context, never a request's, and close cancels and waits for them.
 type flightScope struct {
 	ctx    context.Context
 	cancel context.CancelFunc
+	mu     sync.Mutex
+	closed bool
 	wg     sync.WaitGroup
 }
 
@@ -392,7 +394,25 @@ func newFlightScope() *flightScope {
 	return &flightScope{ctx: ctx, cancel: cancel}
 }
 
+// goIfOpen runs f on a new goroutine unless the scope is closed.
+func (s *flightScope) goIfOpen(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
 func (s *flightScope) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
 }

@@ -371,3 +371,20 @@ func TestSanitizeQuoted(t *testing.T) {
 	assert.Equal(t, `a 'b' /c`, sanitizeQuoted("a \"b\" \\c\r\n\x00é"))
 	assert.Len(t, sanitizeQuoted(strings.Repeat("x", 500)), 200)
 }
+
+func TestMiddlewareCloseStopsCalls(t *testing.T) {
+	e := newMWEnv(t)
+	api := newFakeSessions(t)
+	gate := make(chan struct{})
+	defer close(gate)
+	api.set(func(f *fakeSessions) { f.gate = gate })
+	m := e.middleware(MiddlewareOptions{SessionsClient: api.client(t, e.clock, "")})
+	h := m.Handler(m.RequireActiveSession(whoami))
+	done := make(chan int)
+	go func() { done <- serve(h, bearerRequest(e.token())).Code }()
+	waitFor(t, "the lookup to start", func() bool { return m.active.flight.waiting("sess_1") == 1 })
+	require.NoError(t, m.Close()) // cancels the blocked call and waits for it
+	assert.Equal(t, 503, <-done)
+	assert.Equal(t, 503, serve(h, bearerRequest(e.token())).Code, "after Close no call is made")
+	assert.EqualValues(t, 1, api.gets.Load())
+}
