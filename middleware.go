@@ -94,14 +94,19 @@ type MiddlewareOptions struct {
 
 	// FallbackMaxConcurrent bounds the fallback calls in flight; tokens
 	// beyond it are answered as if there were no fallback. Default 16.
+	// Note that anyone can mint a token with plausible claims and an
+	// unknown key ID: while the fallback is on, each distinct such token
+	// costs one call to Clerk. This bound, the circuit breaker (Clerk's 429s
+	// count as failures) and Clerk's verdicts keep that from doing harm
+	// beyond spending the instance's Backend API rate limit.
 	FallbackMaxConcurrent int
 
 	// ActiveSessionTTL is how long RequireActiveSession trusts an answer
 	// of the Sessions API about a session. Default 5 s; at most 1 minute.
 	ActiveSessionTTL time.Duration
 
-	// Logger receives rare events (the fallback disabling itself). Default:
-	// no logging.
+	// Logger receives rare events (the fallback disabling itself). Default
+	// the SessionsClient's Config.Logger; without either, no logging.
 	Logger *slog.Logger
 
 	// Now returns the current time. Default time.Now. Tests inject a clock.
@@ -191,6 +196,9 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	}
 	if m.now == nil {
 		m.now = v.now
+	}
+	if m.logger == nil && m.sessions != nil {
+		m.logger = m.sessions.logger
 	}
 	if opts.PublishableKey != "" {
 		m.suffix = CookieSuffix(opts.PublishableKey)
