@@ -16,13 +16,13 @@ import (
 // mwEnv is a Verifier backed by a JWKS server holding keyA as "k1", with an
 // injected clock.
 type mwEnv struct {
-	t     *testing.T
+	t     testing.TB
 	clock *testClock
 	jwks  *jwksServer
 	v     *Verifier
 }
 
-func newMWEnv(t *testing.T) *mwEnv {
+func newMWEnv(t testing.TB) *mwEnv {
 	t.Helper()
 	a, _, _ := testKeys(t)
 	e := &mwEnv{t: t, clock: newClock()}

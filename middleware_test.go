@@ -388,3 +388,23 @@ func TestMiddlewareCloseStopsCalls(t *testing.T) {
 	assert.Equal(t, 503, serve(h, bearerRequest(e.token())).Code, "after Close no call is made")
 	assert.EqualValues(t, 1, api.gets.Load())
 }
+
+func BenchmarkMiddleware(b *testing.B) {
+	e := newMWEnv(b)
+	m, err := NewMiddleware(e.v, MiddlewareOptions{})
+	require.NoError(b, err)
+	h := m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	r := bearerRequest(e.token())
+	require.Equal(b, 200, serve(h, r).Code)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(discardWriter{}, r)
+	}
+}
+
+// discardWriter is a ResponseWriter that keeps nothing but the headers.
+type discardWriter struct{}
+
+func (discardWriter) Header() http.Header         { return http.Header{} }
+func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (discardWriter) WriteHeader(int)             {}
