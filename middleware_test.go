@@ -382,7 +382,7 @@ func TestMiddlewareCloseStopsCalls(t *testing.T) {
 	h := m.Handler(m.RequireActiveSession(whoami))
 	done := make(chan int)
 	go func() { done <- serve(h, bearerRequest(e.token())).Code }()
-	waitFor(t, "the lookup to start", func() bool { return m.active.flight.waiting("sess_1") == 1 })
+	waitFor(t, "the lookup to reach the API", func() bool { return api.gets.Load() == 1 })
 	require.NoError(t, m.Close()) // cancels the blocked call and waits for it
 	assert.Equal(t, 503, <-done)
 	assert.Equal(t, 503, serve(h, bearerRequest(e.token())).Code, "after Close no call is made")
