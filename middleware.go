@@ -115,12 +115,21 @@ type MiddlewareOptions struct {
 
 // Defaults of [MiddlewareOptions].
 const (
+	// DefaultFallbackFailureThreshold is the default of
+	// MiddlewareOptions.FallbackFailureThreshold.
 	DefaultFallbackFailureThreshold = 5
-	DefaultFallbackCoolOff          = 30 * time.Second
-	DefaultFallbackMaxConcurrent    = 16
-	DefaultActiveSessionTTL         = 5 * time.Second
-	maxActiveSessionTTL             = time.Minute
-	sessionsCallTimeout             = 10 * time.Second
+	// DefaultFallbackCoolOff is the default of
+	// MiddlewareOptions.FallbackCoolOff.
+	DefaultFallbackCoolOff = 30 * time.Second
+	// DefaultFallbackMaxConcurrent is the default of
+	// MiddlewareOptions.FallbackMaxConcurrent.
+	DefaultFallbackMaxConcurrent = 16
+	// DefaultActiveSessionTTL is the default of
+	// MiddlewareOptions.ActiveSessionTTL.
+	DefaultActiveSessionTTL = 5 * time.Second
+
+	maxActiveSessionTTL = time.Minute
+	sessionsCallTimeout = 10 * time.Second
 )
 
 // Middleware authenticates requests with Clerk session tokens and puts the
