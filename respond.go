@@ -35,16 +35,16 @@ var (
 // Reasons that the middleware's error bodies carry in meta.reason where the
 // error is not a [VerificationError] (whose own Reason is used).
 const (
-	// ReasonInvalidRequest: malformed credentials (400).
+	// ReasonInvalidRequest marks malformed credentials (400).
 	ReasonInvalidRequest Reason = "invalid-request"
-	// ReasonInsufficientScope: a guard's requirement is not met (403).
+	// ReasonInsufficientScope marks a guard's requirement is not met (403).
 	ReasonInsufficientScope Reason = "insufficient-scope"
-	// ReasonReverificationRequired: the reason of Clerk's reverification
+	// ReasonReverificationRequired marks the reason of Clerk's reverification
 	// error body (403).
 	ReasonReverificationRequired Reason = "reverification-error"
-	// ReasonSessionsUnavailable: the Sessions API could not be asked (503).
+	// ReasonSessionsUnavailable marks the Sessions API could not be asked (503).
 	ReasonSessionsUnavailable Reason = "sessions-api-unavailable"
-	// ReasonUnexpectedError: an error of no known class (500), as in
+	// ReasonUnexpectedError marks an error of no known class (500), as in
 	// Clerk's SDKs.
 	ReasonUnexpectedError Reason = "unexpected-error"
 )
