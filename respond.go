@@ -37,12 +37,12 @@ var (
 const (
 	// ReasonInvalidRequest marks malformed credentials (400).
 	ReasonInvalidRequest Reason = "invalid-request"
-	// ReasonInsufficientScope marks a guard's requirement is not met (403).
+	// ReasonInsufficientScope marks a session that fails a guard (403).
 	ReasonInsufficientScope Reason = "insufficient-scope"
-	// ReasonReverificationRequired marks the reason of Clerk's reverification
+	// ReasonReverificationRequired is the reason of Clerk's reverification
 	// error body (403).
 	ReasonReverificationRequired Reason = "reverification-error"
-	// ReasonSessionsUnavailable marks the Sessions API could not be asked (503).
+	// ReasonSessionsUnavailable marks a Sessions API that cannot be asked (503).
 	ReasonSessionsUnavailable Reason = "sessions-api-unavailable"
 	// ReasonUnexpectedError marks an error of no known class (500), as in
 	// Clerk's SDKs.
