@@ -52,3 +52,39 @@ func TestMiddlewareAgainstClerktest(t *testing.T) {
 	assert.Equal(t, "revoked", got.Status)
 	assert.Equal(t, 401, serve(m.Handler(whoami), bearerRequest(srv.MustToken(other.ID))).Code)
 }
+
+// TestGuardsWithClerktestTokens checks the guards on v2 tokens as Clerk
+// mints them (fea, o.per, o.fpm, pla, fva), through the middleware.
+func TestGuardsWithClerktestTokens(t *testing.T) {
+	a, _, _ := testKeys(t)
+	srv := clerktest.NewServer(clerktest.Config{SigningKey: a})
+	t.Cleanup(srv.Close)
+	v := newTestVerifier(t, Config{JWTKey: srv.PublicKeyPEM(), PublishableKey: srv.PublishableKey(), Now: srv.Clock().Now})
+	sess := srv.CreateSession(clerktest.SessionParams{
+		Org:       &clerktest.OrgMembership{Role: "admin", Permissions: []string{"org:invoices:create"}},
+		Plans:     []string{"o:pro"},
+		FactorAge: &[2]int{30, 5},
+	})
+	tok := srv.MustToken(sess.ID)
+	tests := []struct {
+		name  string
+		guard func(http.Handler) http.Handler
+		want  int
+	}{
+		{"permission", RequirePermission("org:invoices:create"), 200},
+		{"other permission", RequirePermission("org:invoices:delete"), 403},
+		{"role", RequireRole("org:admin"), 200},
+		{"other role", RequireRole("org:member"), 403},
+		{"feature", RequireFeature("o:invoices"), 200},
+		{"plan", RequirePlan("o:pro"), 200},
+		{"other plan", RequirePlan("o:enterprise"), 403},
+		{"strict reverification", RequireReverification(ReverificationStrict.Reverification()), 200},
+		{"strict mfa", RequireReverification(ReverificationStrictMFA.Reverification()), 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := serve(RequireSession(v)(tt.guard(whoami)), bearerRequest(tok))
+			assert.Equal(t, tt.want, rec.Code, rec.Body.String())
+		})
+	}
+}
