@@ -52,7 +52,13 @@ func newOnlineFallback(m *Middleware, opts MiddlewareOptions) *onlineFallback {
 // triggers reports whether cause is one the fallback may decide: the keys
 // are unavailable, or no key matches the token's kid.
 func (f *onlineFallback) triggers(cause error) bool {
-	return errors.Is(cause, ErrKeysUnavailable) || ReasonOf(cause) == ReasonJWKKidMismatch
+	switch ReasonOf(cause) {
+	case ReasonRevocationUnavailable:
+		return false // the keys were fine: Clerk cannot say more about revocation
+	case ReasonJWKKidMismatch:
+		return true
+	}
+	return errors.Is(cause, ErrKeysUnavailable)
 }
 
 // verify returns the claims of token once Clerk confirmed it, or the error
