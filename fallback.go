@@ -37,7 +37,7 @@ type onlineFallback struct {
 func newOnlineFallback(m *Middleware, opts MiddlewareOptions) *onlineFallback {
 	cache, _ := lru.New[[sha256.Size]byte, *Claims](fallbackCacheSize)
 	return &onlineFallback{
-		v: m.v, sessions: m.sessions, now: m.now, logger: m.logger,
+		v: m.v, sessions: verifyClient(m.sessions), now: m.now, logger: m.logger,
 		breaker: &breaker{
 			threshold: orDefault(opts.FallbackFailureThreshold, DefaultFallbackFailureThreshold),
 			coolOff:   orDefault(opts.FallbackCoolOff, DefaultFallbackCoolOff),
@@ -47,6 +47,15 @@ func newOnlineFallback(m *Middleware, opts MiddlewareOptions) *onlineFallback {
 		flight: newFlightGroup[*Claims](m.flights),
 		cache:  cache,
 	}
+}
+
+// verifyClient returns c pinned to the last API version that has
+// POST /sessions/{id}/verify, unless c already asks for an older one.
+func verifyClient(c *SessionsClient) *SessionsClient {
+	if c.apiVersion > lastVerifyVersion {
+		return c.pinnedTo(lastVerifyVersion)
+	}
+	return c
 }
 
 // triggers reports whether cause is one the fallback may decide: the keys

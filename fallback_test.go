@@ -229,3 +229,13 @@ func TestBreakerStates(t *testing.T) {
 	b.record(false)
 	assert.True(t, b.allow(), "closed again")
 }
+
+func TestFallbackPinsTheLastAPIVersionWithVerify(t *testing.T) {
+	current, err := NewSessionsClient(Config{SecretKey: testSecret, APIURL: "http://127.0.0.1:9/v1"})
+	require.NoError(t, err)
+	old, err := NewSessionsClient(Config{SecretKey: testSecret, APIURL: "http://127.0.0.1:9/v1", APIVersion: "2024-10-01"})
+	require.NoError(t, err)
+	assert.Equal(t, "2025-03-12", verifyClient(current).apiVersion)
+	assert.Equal(t, DefaultAPIVersion, current.apiVersion, "the caller's client is not changed")
+	assert.Equal(t, "2024-10-01", verifyClient(old).apiVersion)
+}

@@ -78,9 +78,11 @@ type MiddlewareOptions struct {
 	// OnlineFallback asks Clerk to verify a token when networkless
 	// verification cannot decide: the signing keys are unavailable, or the
 	// token's key ID is unknown even after a key refresh. Off by default.
-	// See [Middleware] for its guarantees. It needs a SessionsClient whose
-	// Config.APIVersion still has POST /sessions/{id}/verify, 2025-03-12
-	// or earlier; NewMiddleware rejects newer versions.
+	// See [Middleware] for its guarantees. It needs a SessionsClient. The
+	// verify endpoint was removed from Backend API versions after
+	// 2025-03-12, so the fallback's calls are pinned to that version
+	// whatever the client's Config.APIVersion; if Clerk answers 410 the
+	// fallback disables itself and logs it once.
 	OnlineFallback bool
 
 	// FallbackFailureThreshold is the number of consecutive failed calls
@@ -234,9 +236,6 @@ func (o *MiddlewareOptions) check() error {
 		return fmt.Errorf("%w: Realm may hold only printable ASCII without '\"' or '\\'", ErrInvalidConfig)
 	case o.OnlineFallback && o.SessionsClient == nil:
 		return fmt.Errorf("%w: OnlineFallback needs a SessionsClient", ErrInvalidConfig)
-	case o.OnlineFallback && o.SessionsClient.apiVersion > lastVerifyVersion:
-		return fmt.Errorf("%w: OnlineFallback needs POST /sessions/{id}/verify, removed after API version %s: set Config.APIVersion of the SessionsClient to %s or earlier",
-			ErrInvalidConfig, lastVerifyVersion, lastVerifyVersion)
 	case o.ActiveSessionTTL < 0 || o.ActiveSessionTTL > maxActiveSessionTTL:
 		return fmt.Errorf("%w: ActiveSessionTTL must be within (0, %v]", ErrInvalidConfig, maxActiveSessionTTL)
 	case o.FallbackFailureThreshold < 0 || o.FallbackCoolOff < 0 || o.FallbackMaxConcurrent < 0:
