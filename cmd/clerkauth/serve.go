@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -59,6 +60,9 @@ func listenOrFallback(addr string) (l net.Listener, fellBack bool, err error) {
 type server struct {
 	srv  *http.Server
 	done chan error
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // startServer serves h on l in a goroutine until stop is called.
@@ -79,14 +83,17 @@ func startServer(l net.Listener, h http.Handler) *server {
 
 // stop shuts the server down gracefully, waiting at most shutdownTimeout
 // for requests in flight, and returns the error that ended Serve, if any.
+// Later calls return the same error.
 func (s *server) stop() error {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if serveErr := <-s.done; serveErr != nil {
-		return serveErr
-	}
-	return err
+	s.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		s.stopErr = s.srv.Shutdown(ctx)
+		if serveErr := <-s.done; serveErr != nil {
+			s.stopErr = serveErr
+		}
+	})
+	return s.stopErr
 }
 
 // url returns http://<listener address>.

@@ -26,16 +26,19 @@ func TestVerifyValidToken(t *testing.T) {
 	srv := newClerk(t)
 	useClerk(t, srv)
 	sess := demoSession(srv)
-	token := srv.MustToken(sess.ID, clerktest.WithVersion(1))
+	token := srv.MustToken(sess.ID)
+	v1 := srv.MustToken(sess.ID, clerktest.WithVersion(1))
 
 	tests := []struct {
-		name  string
-		stdin string
-		args  []string
+		name    string
+		stdin   string
+		args    []string
+		version int
 	}{
-		{"argument", "", []string{"verify", token}},
-		{"stdin with Bearer prefix", "Bearer " + token + "\n", []string{"verify", "-"}},
-		{"flags after the token", "", []string{"verify", token, "--leeway", "1s"}},
+		{"argument", "", []string{"verify", token}, 2},
+		{"stdin with Bearer prefix", "Bearer " + token + "\n", []string{"verify", "-"}, 2},
+		{"flags after the token", "", []string{"verify", token, "--leeway", "1s"}, 2},
+		{"v1 token", "", []string{"verify", v1}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,11 +49,12 @@ func TestVerifyValidToken(t *testing.T) {
 			assert.Equal(t, sess.ID, c.SessionID)
 			assert.Equal(t, "user_demo", c.UserID)
 			assert.Equal(t, srv.Issuer(), c.Issuer)
-			assert.Equal(t, 1, c.Version)
+			assert.Equal(t, tt.version, c.Version)
 			require.NotNil(t, c.Org)
 			assert.Equal(t, "org:admin", c.Org.Role)
 			assert.Equal(t, []string{"org:invoices:read"}, c.Org.Permissions)
 			assert.NotContains(t, r.stdout, token, "the token itself is never printed")
+			assert.NotContains(t, r.stdout, v1, "the token itself is never printed")
 		})
 	}
 }
