@@ -14,7 +14,8 @@ import (
 )
 
 // DevTokenResponse is the answer of the development routes of
-// [Server.DevHandler]: a session and a fresh token for it.
+// [Server.DevHandler]: a session and a fresh token for it. It is a plain
+// value.
 type DevTokenResponse struct {
 	// SessionID is the session the token belongs to.
 	SessionID string `json:"session_id"`
@@ -29,7 +30,7 @@ type DevTokenResponse struct {
 }
 
 // DevSessionRequest is the body of POST /dev/sessions. Every field is
-// optional.
+// optional. It is a plain value.
 type DevSessionRequest struct {
 	// UserID is the session's user; a user is created when empty or
 	// unknown.
@@ -45,7 +46,8 @@ type DevSessionRequest struct {
 }
 
 // DevOrg is an organization membership in a [DevSessionRequest]; see
-// [OrgMembership] for the meaning and defaults of its fields.
+// [OrgMembership] for the meaning and defaults of its fields. It is a plain
+// value.
 type DevOrg struct {
 	ID          string   `json:"id,omitempty"`
 	Slug        string   `json:"slug,omitempty"`
@@ -70,7 +72,8 @@ var devID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 // tokens. They refuse (403) requests whose Host is not a loopback address
 // or localhost, against DNS rebinding, and requests with an Origin header
 // that is not loopback, against cross-site requests from a browser. Serve
-// DevHandler on loopback only and never in production.
+// DevHandler on loopback only and never in production. The handler is safe
+// for concurrent use, like the Server.
 func (s *Server) DevHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /dev/sessions", s.devOnly(s.devCreateSession))
