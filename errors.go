@@ -75,13 +75,18 @@ const (
 	ReasonSessionPending       Reason = "session-pending"
 	ReasonSessionRevoked       Reason = "session-revoked"
 	ReasonTokenMissing         Reason = "session-token-missing"
+	// ReasonRevocationUnavailable means the RevocationStore could not say
+	// whether the session is revoked; the token is refused (fail closed)
+	// in the keys-unavailable class, answered 503.
+	ReasonRevocationUnavailable Reason = "revocation-unavailable"
 )
 
 // keysUnavailable reports whether r says the key source failed rather than
 // the token.
 func (r Reason) keysUnavailable() bool {
 	switch r {
-	case ReasonJWKRemoteFailedToLoad, ReasonJWKFailedToResolve, ReasonSecretKeyInvalid:
+	case ReasonJWKRemoteFailedToLoad, ReasonJWKFailedToResolve, ReasonSecretKeyInvalid,
+		ReasonRevocationUnavailable:
 		return true
 	}
 	return false

@@ -73,6 +73,9 @@ type remoteKeys struct {
 
 	snap    atomic.Pointer[keySnapshot]
 	unknown *lru.Cache[string, time.Time] // kid → when it was found missing
+	// quietUntil (Unix ns) lets the hot path skip the lock while a refresh
+	// runs or after one failed: no request contends for mu during an outage.
+	quietUntil atomic.Int64
 
 	mu            sync.Mutex
 	call          *fetchCall
@@ -133,6 +136,9 @@ func (r *remoteKeys) servable() bool {
 }
 
 func (r *remoteKeys) refreshInBackground() {
+	if r.now().UnixNano() < r.quietUntil.Load() {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.call == nil && !r.now().Before(r.nextAttempt) {
@@ -214,6 +220,7 @@ func (r *remoteKeys) refresh(ctx context.Context) error {
 func (r *remoteKeys) startFetchLocked() *fetchCall {
 	c := &fetchCall{done: make(chan struct{})}
 	r.call = c
+	r.quietUntil.Store(r.now().Add(jwksFetchTimeout).UnixNano())
 	r.wg.Add(1)
 	go r.runFetch(c)
 	return c
@@ -241,10 +248,12 @@ func (r *remoteKeys) applyLocked(s *keySnapshot, err error) error {
 		r.lastErr = err
 		r.failures++
 		r.nextAttempt = now.Add(failBackoff(r.failures, r.cooldown))
+		r.quietUntil.Store(r.nextAttempt.UnixNano())
 		r.reportStaleLocked(err)
 		return err
 	}
 	r.lastErr, r.failures, r.nextAttempt, r.staleReported = nil, 0, time.Time{}, false
+	r.quietUntil.Store(0)
 	r.lastSuccess = now
 	r.snap.Store(s)
 	return nil

@@ -64,6 +64,13 @@ type SessionsClient struct {
 	jitter func(d time.Duration) time.Duration
 }
 
+// pinnedTo returns a copy of c that sends the given Clerk-API-Version.
+func (c *SessionsClient) pinnedTo(version string) *SessionsClient {
+	cp := *c
+	cp.apiVersion = version
+	return &cp
+}
+
 // NewSessionsClient returns a client configured from cfg. It uses
 // cfg.SecretKey (required), APIURL, APIVersion, HTTPClient, MaxRetries,
 // UserAgent, Logger and Now, and ignores the verification fields. APIURL

@@ -295,7 +295,7 @@ func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
 	revoked, err := v.revocations.IsRevoked(ctx, c.SessionID)
 	switch {
 	case err != nil:
-		return verrWrap(ReasonJWKFailedToResolve, "revocation store unavailable", err)
+		return verrWrap(ReasonRevocationUnavailable, "revocation store unavailable", err)
 	case revoked:
 		return verr(ReasonSessionRevoked, "session has been revoked")
 	}

@@ -248,3 +248,20 @@ func TestSignatureAlgorithmBoundToKey(t *testing.T) {
 	assert.NoError(t, err)
 	_ = crypto.SHA384
 }
+
+type failingStore struct{}
+
+func (failingStore) Revoke(context.Context, string, time.Time) error { return errors.New("down") }
+func (failingStore) IsRevoked(context.Context, string) (bool, error) {
+	return false, errors.New("down")
+}
+
+func TestVerifyFailsClosedWhenRevocationStoreFails(t *testing.T) {
+	a, _, _ := testKeys(t)
+	clock := newClock()
+	v := newTestVerifier(t, Config{JWTKey: pemOf(t, &a.PublicKey), PublishableKey: testPK, Now: clock.Now, Revocations: failingStore{}})
+	_, err := v.Verify(context.Background(), mint(t, a, stdHeader("k"), stdClaims(clock.Now())))
+	require.ErrorIs(t, err, ErrKeysUnavailable)
+	assert.NotErrorIs(t, err, ErrInvalidToken)
+	assert.Equal(t, ReasonRevocationUnavailable, ReasonOf(err))
+}

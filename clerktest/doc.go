@@ -17,7 +17,9 @@
 // Clerk's error bodies, so that Clerk's official SDKs work against it
 // unchanged. A Go API creates users and sessions, mints session tokens in
 // Clerk's v2 (or v1) claim format, mints hostile tokens, rotates signing keys,
-// injects faults and counts requests; a [Clock] controls time.
+// injects faults and counts requests; a [Clock] controls time. The opt-in
+// [Server.DevHandler] adds development routes that create sessions and mint
+// tokens over HTTP without the secret key, for `clerkauth dev`.
 //
 //	srv := clerktest.NewServer(clerktest.Config{})
 //	defer srv.Close()

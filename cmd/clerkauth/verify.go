@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/clerkauth/clerkauth"
+)
+
+const verifyUsage = `Usage: clerkauth verify [flags] TOKEN|-
+
+Verifies a Clerk session token with the configured instance and prints its
+claims as JSON. With "-" the token is read from standard input (preferred:
+a token on the command line shows in ps and the shell history). A leading
+"Bearer " is ignored.
+
+The instance is configured by CLERK_SECRET_KEY (keys from {api-url}/jwks),
+CLERK_JWKS_URL (public JWKS) or CLERK_JWT_KEY (PEM key, no network at all),
+and CLERK_PUBLISHABLE_KEY (the issuer); flags override them.
+
+Output: the claims on stdout (exit 0), or the reason on stderr as
+"invalid token: <reason>: <message>" (exit 1). With --json stdout always
+holds one object:
+  {"status":"valid","claims":{...}}
+  {"status":"invalid","reason":"token-expired","message":"...","error":"..."}
+  {"status":"undecided","reason":"jwk-remote-failed-to-load",...}
+
+Exit status:
+  0  the token is valid
+  1  the token is invalid (the reason says why)
+  2  usage or configuration error
+  3  could not decide: the signing keys are unavailable (key server down,
+     secret key rejected); the token may be valid
+`
+
+type verifyCmd struct {
+	verifyFlags
+	json    bool
+	timeout time.Duration
+}
+
+func runVerify(ctx context.Context, e env, args []string) int {
+	var c verifyCmd
+	fs := newFlagSet(e, "clerkauth verify", verifyUsage)
+	c.register(fs)
+	fs.BoolVar(&c.json, "json", false, "print the result as one JSON object, valid or not")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "give up fetching keys after this `duration`")
+	pos, code, ok := fs.parse(args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		return fs.usageError("want exactly one TOKEN argument, or - to read it from stdin")
+	}
+	token, err := readToken(pos[0], e.stdin)
+	if err != nil {
+		return fs.usageError("%v", err)
+	}
+	cfg, err := c.config()
+	if err != nil {
+		return e.errorf(exitUsage, "verify", "%v", err)
+	}
+	return c.verify(ctx, e, cfg, token)
+}
+
+// readToken returns the token argument, or the token read from stdin for
+// "-", without a Bearer prefix and surrounding space.
+func readToken(arg string, stdin io.Reader) (string, error) {
+	token := arg
+	if arg == "-" {
+		b, err := io.ReadAll(io.LimitReader(stdin, clerkauth.MaxTokenSize+1024))
+		if err != nil {
+			return "", fmt.Errorf("reading the token from stdin: %w", err)
+		}
+		token = string(b)
+	}
+	token = strings.TrimSpace(token)
+	if scheme, rest, ok := strings.Cut(token, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		token = strings.TrimSpace(rest)
+	}
+	if token == "" {
+		return "", errors.New("empty token")
+	}
+	return token, nil
+}
+
+func (c *verifyCmd) verify(ctx context.Context, e env, cfg clerkauth.Config, token string) int {
+	cfg.TokenCacheSize = -1
+	v, err := clerkauth.NewVerifier(cfg)
+	if err != nil {
+		return e.errorf(exitUsage, "verify", "configuration error: %v", err)
+	}
+	defer v.Close()
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	claims, err := v.Verify(ctx, token)
+	if err == nil {
+		if c.json {
+			writeJSON(e.stdout, map[string]any{"status": "valid", "claims": newClaimsJSON(claims)})
+		} else {
+			writeJSON(e.stdout, newClaimsJSON(claims))
+		}
+		return exitOK
+	}
+	return c.reportFailure(e, err)
+}
+
+// verdict is the JSON shape of a failed verification.
+type verdict struct {
+	Status  string           `json:"status"`
+	Reason  clerkauth.Reason `json:"reason"`
+	Message string           `json:"message"`
+	Error   string           `json:"error"`
+}
+
+func (c *verifyCmd) reportFailure(e env, err error) int {
+	out := verdict{Status: "invalid", Reason: clerkauth.ReasonOf(err), Error: err.Error()}
+	code := exitFailure
+	if errors.Is(err, clerkauth.ErrKeysUnavailable) {
+		out.Status, code = "undecided", exitUndecided
+	}
+	var ve *clerkauth.VerificationError
+	if errors.As(err, &ve) {
+		out.Message = ve.Message
+	}
+	if c.json {
+		writeJSON(e.stdout, out)
+		return code
+	}
+	if code == exitUndecided {
+		return e.errorf(code, "verify", "could not decide: %s: %s", out.Reason, err)
+	}
+	return e.errorf(code, "verify", "invalid token: %s: %s", out.Reason, out.Message)
+}
