@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,7 +25,6 @@ const (
 	minMaxAge        = time.Minute
 	maxMaxAge        = time.Hour
 	negativeKIDs     = 1024
-	firstRetryDelay  = 250 * time.Millisecond
 	firstFailBackoff = time.Second
 )
 
@@ -102,7 +100,7 @@ func newRemoteKeys(cfg *Config, url, bearer string) *remoteKeys {
 		maxStale:   cfg.JWKSMaxStaleness,
 		maxRetries: retriesOf(cfg.MaxRetries),
 		now:        cfg.Now,
-		sleep:      sleepCtx,
+		sleep:      sleepContext,
 		logger:     cfg.Logger,
 		baseCtx:    ctx,
 		cancel:     cancel,
@@ -277,7 +275,7 @@ func (r *remoteKeys) fetchWithRetry(ctx context.Context) (*keySnapshot, error) {
 		if err == nil || !retry || attempt >= r.maxRetries {
 			return s, err
 		}
-		if r.sleep(ctx, backoffDelay(attempt, firstRetryDelay, 2)) != nil {
+		if r.sleep(ctx, backoff(attempt, randomJitter)) != nil {
 			return nil, err
 		}
 	}
@@ -294,7 +292,7 @@ func (r *remoteKeys) fetchOnce(ctx context.Context) (*keySnapshot, bool, error) 
 	if err != nil {
 		return nil, ctx.Err() == nil, verrWrap(ReasonJWKRemoteFailedToLoad, "JWKS request failed", err)
 	}
-	defer drainClose(resp.Body)
+	defer drainAndClose(resp.Body)
 	return r.handleResponse(resp)
 }
 
@@ -439,32 +437,6 @@ func errKidMismatch() error {
 	return verr(ReasonJWKKidMismatch, "no signing key matches the token's kid")
 }
 
-// backoffDelay is base·factor^attempt with full jitter in [d/2, d).
-func backoffDelay(attempt int, base time.Duration, factor float64) time.Duration {
-	d := float64(base)
-	for range attempt {
-		d *= factor
-	}
-	d = min(d, float64(30*time.Second))
-	return time.Duration(d/2 + rand.Float64()*d/2)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func drainClose(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, 64<<10))
-	_ = body.Close()
-}
-
 func retriesOf(n int) int {
 	switch {
 	case n < 0:
@@ -476,9 +448,8 @@ func retriesOf(n int) int {
 }
 
 func userAgent(extra string) string {
-	ua := "clerkauth-go/" + Version
 	if extra != "" {
-		ua += " " + extra
+		return userAgentProduct + " " + extra
 	}
-	return ua
+	return userAgentProduct
 }

@@ -42,12 +42,15 @@ func (v *Verifier) parse(token string) (*parsedToken, error) {
 	if err := v.parseHeader(h, t); err != nil {
 		return nil, err
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(s)
+	if s == "" {
+		return nil, verr(ReasonTokenInvalid, "token has no signature")
+	}
+	sig, err := b64url.DecodeString(s)
 	if err != nil || len(sig) == 0 {
 		return nil, verr(ReasonTokenInvalid, "signature is not base64url")
 	}
 	t.sig = sig
-	payload, err := base64.RawURLEncoding.DecodeString(p)
+	payload, err := b64url.DecodeString(p)
 	if err != nil {
 		return nil, verr(ReasonTokenInvalid, "payload is not base64url")
 	}
@@ -63,11 +66,11 @@ func splitToken(token string) (header, payload, sig string, ok bool) {
 	if !ok1 || !ok2 || strings.IndexByte(sig, '.') >= 0 {
 		return "", "", "", false
 	}
-	return header, payload, sig, header != "" && payload != "" && sig != ""
+	return header, payload, sig, header != "" && payload != ""
 }
 
 func (v *Verifier) parseHeader(seg string, t *parsedToken) error {
-	raw, err := base64.RawURLEncoding.DecodeString(seg)
+	raw, err := b64url.DecodeString(seg)
 	if err != nil {
 		return verr(ReasonTokenInvalid, "header is not base64url")
 	}
@@ -169,3 +172,7 @@ func (v *Verifier) checkStatus(c *Claims, _ time.Time) error {
 	}
 	return nil
 }
+
+// b64url decodes JWT segments strictly: no padding, no non-zero trailing
+// bits, so one signature has one encoding.
+var b64url = base64.RawURLEncoding.Strict()

@@ -15,9 +15,6 @@ import (
 	"github.com/clerkauth/clerkauth/internal/jose"
 )
 
-// Version is the version of clerkauth, sent in its User-Agent.
-const Version = "0.1.0"
-
 // JWT categories in Clerk's cat header.
 const (
 	categorySession = "cl_B7d4PD111AAA"
@@ -142,12 +139,14 @@ func (cfg Config) withDefaults() (Config, error) {
 	case cfg.Leeway == NoLeeway:
 		cfg.Leeway = 0
 	}
-	if cfg.JWKSURL != "" && !isHTTPURL(cfg.JWKSURL) {
-		return cfg, fmt.Errorf("%w: JWKSURL must be an http(s) URL", ErrInvalidConfig)
+	var err error
+	if cfg.JWKSURL != "" {
+		if cfg.JWKSURL, err = parseServiceURL("JWKSURL", cfg.JWKSURL); err != nil {
+			return cfg, err
+		}
 	}
-	cfg.APIURL = orDefault(cfg.APIURL, DefaultAPIURL)
-	if !isHTTPURL(cfg.APIURL) {
-		return cfg, fmt.Errorf("%w: APIURL must be an http(s) URL", ErrInvalidConfig)
+	if cfg.APIURL, err = parseAPIURL(orDefault(cfg.APIURL, DefaultAPIURL)); err != nil {
+		return cfg, err
 	}
 	cfg.APIVersion = orDefault(cfg.APIVersion, DefaultAPIVersion)
 	cfg.JWKSCacheTTL = orDefault(cfg.JWKSCacheTTL, DefaultJWKSCacheTTL)
@@ -173,10 +172,6 @@ func orDefault[T comparable](v, def T) T {
 		return def
 	}
 	return v
-}
-
-func isHTTPURL(s string) bool {
-	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
 }
 
 // Verify checks a session token and returns its claims. It runs cheap
@@ -250,7 +245,7 @@ func (v *Verifier) checkSignature(ctx context.Context, t *parsedToken, now time.
 		return errKidMismatch()
 	}
 	if t.kid == "" {
-		return verr(ReasonJWKFailedToResolve, "token has no kid")
+		return verr(ReasonJWKKidMismatch, "token has no kid")
 	}
 	if k := v.remote.lookup(t.kid); k != nil {
 		return v.verifyWith(t, k)

@@ -37,6 +37,9 @@ func TestNewVerifierValidatesConfig(t *testing.T) {
 		{"hmac algorithm", Config{JWTKey: good, PublishableKey: testPK, Algorithms: []string{"HS256"}}, "not allowed"},
 		{"none algorithm", Config{JWTKey: good, PublishableKey: testPK, Algorithms: []string{"none"}}, "not allowed"},
 		{"bad api url", Config{SecretKey: testSecret, PublishableKey: testPK, APIURL: "ftp://x"}, "APIURL"},
+		{"secret over plain http", Config{SecretKey: testSecret, PublishableKey: testPK, APIURL: "http://api.example.test/v1"}, "https"},
+		{"jwks over plain http", Config{JWKSURL: "http://clerk.example.test/.well-known/jwks.json", PublishableKey: testPK}, "JWKSURL"},
+		{"http to loopback", Config{SecretKey: testSecret, PublishableKey: testPK, APIURL: "http://127.0.0.1:9/v1"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

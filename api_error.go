@@ -1,0 +1,203 @@
+package clerkauth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Sentinel errors of the Sessions API. An error returned by a
+// [SessionsClient] method matches at most one of them with [errors.Is]; each
+// is matched by the [*APIError] the error holds.
+var (
+	// ErrNotFound is matched by a 404 answer: no session with that ID, or no
+	// JWT template with that name.
+	ErrNotFound = errors.New("clerkauth: not found")
+
+	// ErrUnauthorized is matched by a 401 answer: the secret key is missing,
+	// malformed or not valid for the instance.
+	ErrUnauthorized = errors.New("clerkauth: unauthorized")
+
+	// ErrRateLimited is matched by a 429 answer that was still rate limited
+	// after the client's retries. [APIError.RetryAfter] says how long to
+	// wait.
+	ErrRateLimited = errors.New("clerkauth: rate limited")
+
+	// ErrEndpointDeprecated is matched by a 410 answer or an
+	// operation_deprecated error code: the endpoint (such as
+	// POST /sessions/{id}/verify) is deprecated and pending removal.
+	ErrEndpointDeprecated = errors.New("clerkauth: endpoint deprecated")
+
+	// ErrInvalidArgument is returned, before any request is sent, for an
+	// argument the API would reject or that is unsafe to put in a URL: an
+	// empty ID, an ID with '/' or a dot segment, an out-of-range limit or
+	// token lifetime, a status the list cannot filter on.
+	ErrInvalidArgument = errors.New("clerkauth: invalid argument")
+)
+
+// Bounds on what an error keeps of a response body.
+const (
+	maxErrorBody   = 64 << 10 // bytes read from an error response
+	maxBodyExcerpt = 200      // bytes of a non-JSON error body kept in Body
+)
+
+// APIError is an unsuccessful answer of Clerk's Backend API. Use
+// [errors.Is] with [ErrNotFound], [ErrUnauthorized], [ErrRateLimited] or
+// [ErrEndpointDeprecated] to classify it, and [errors.As] to read it.
+//
+// An APIError is not modified after it is returned and is safe for
+// concurrent reads.
+type APIError struct {
+	// Op is the operation that failed, such as "get session".
+	Op string
+	// StatusCode is the HTTP status code of the answer.
+	StatusCode int
+	// Errors are the entries of the ClerkErrors body; empty when the body
+	// was not one.
+	Errors []APIErrorEntry
+	// Meta is the top-level meta object of the ClerkErrors body, if any.
+	Meta map[string]any
+	// TraceID is the body's clerk_trace_id, else the cf-ray header; quote
+	// it to Clerk support.
+	TraceID string
+	// RetryAfter is the delay asked for by the Retry-After header (seconds
+	// or an HTTP date), or 0 when there was none.
+	RetryAfter time.Duration
+	// Body is a short excerpt (at most 200 bytes, printable) of a body that
+	// was not a ClerkErrors document; "" otherwise.
+	Body string
+}
+
+// APIErrorEntry is one entry of a ClerkErrors body (schema ClerkError).
+type APIErrorEntry struct {
+	// Code is the machine-readable code, such as "resource_not_found".
+	Code string `json:"code"`
+	// Message is a short message.
+	Message string `json:"message"`
+	// LongMessage is a longer, more descriptive message.
+	LongMessage string `json:"long_message"`
+	// Meta holds extra data such as "param_name".
+	Meta map[string]any `json:"meta,omitempty"`
+}
+
+// Error returns "clerkauth: <op>: <status>: <code>: <message> …".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "clerkauth: %s: %d %s", e.Op, e.StatusCode, http.StatusText(e.StatusCode))
+	if len(e.Errors) > 0 {
+		first := e.Errors[0]
+		fmt.Fprintf(&b, ": %s", first.Code)
+		if msg := firstNonEmpty(first.LongMessage, first.Message); msg != "" {
+			fmt.Fprintf(&b, ": %s", msg)
+		}
+		if n := len(e.Errors) - 1; n > 0 {
+			fmt.Fprintf(&b, " (and %d more)", n)
+		}
+	} else if e.Body != "" {
+		fmt.Fprintf(&b, ": %q", e.Body)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	if e.TraceID != "" {
+		fmt.Fprintf(&b, " (trace %s)", e.TraceID)
+	}
+	return b.String()
+}
+
+// Is reports whether target is the sentinel of e's class.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized
+	case ErrRateLimited:
+		return e.StatusCode == http.StatusTooManyRequests
+	case ErrEndpointDeprecated:
+		return e.StatusCode == http.StatusGone || e.HasCode("operation_deprecated")
+	}
+	return false
+}
+
+// HasCode reports whether one of e's entries has the given code.
+func (e *APIError) HasCode(code string) bool {
+	for _, entry := range e.Errors {
+		if entry.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// clerkErrorsBody is the error body of the Backend API (schema ClerkErrors).
+type clerkErrorsBody struct {
+	Errors       []APIErrorEntry `json:"errors"`
+	Meta         map[string]any  `json:"meta"`
+	ClerkTraceID string          `json:"clerk_trace_id"`
+}
+
+// newAPIError builds the error of an unsuccessful answer from its status,
+// headers and (already bounded) body. now is used for an HTTP-date
+// Retry-After.
+func newAPIError(op string, resp *http.Response, body []byte, now time.Time) *APIError {
+	e := &APIError{
+		Op:         op,
+		StatusCode: resp.StatusCode,
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
+	}
+	var doc clerkErrorsBody
+	if err := json.Unmarshal(body, &doc); err == nil && doc.Errors != nil {
+		e.Errors, e.Meta, e.TraceID = doc.Errors, doc.Meta, doc.ClerkTraceID
+	} else {
+		e.Body = excerpt(body, maxBodyExcerpt)
+	}
+	if e.TraceID == "" {
+		e.TraceID = excerpt([]byte(resp.Header.Get("Cf-Ray")), 64)
+	}
+	return e
+}
+
+// excerpt returns at most limit bytes of b as valid UTF-8 with control
+// characters replaced, trimmed of surrounding space, and "…" appended when
+// cut.
+func excerpt(b []byte, limit int) string {
+	cut := len(b) > limit
+	if cut {
+		b = b[:limit]
+	}
+	var out strings.Builder
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 && cut && len(b) < utf8.UTFMax {
+			break // a rune split by the cut
+		}
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			out.WriteByte(' ')
+		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
+			out.WriteRune('\uFFFD')
+		default:
+			out.WriteRune(r)
+		}
+		b = b[size:]
+	}
+	s := strings.TrimSpace(out.String())
+	if cut {
+		s += "…"
+	}
+	return s
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,85 @@
+package compat
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/clerkauth/clerkauth/clerktest"
+)
+
+// TestNodeSDK runs node/backend.test.mjs, which drives Clerk's official
+// Node SDK (@clerk/backend, pinned in node/package-lock.json) against a
+// clerktest server on loopback.
+func TestNodeSDK(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("skipping: node is not installed, so @clerk/backend cannot be exercised")
+	}
+	dir, err := filepath.Abs("node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	installNodeModules(ctx, t, dir)
+
+	srv := clerktest.NewServer(clerktest.Config{SigningKey: testKey})
+	defer srv.Close()
+	cmd := exec.CommandContext(ctx, node, "--test", "backend.test.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), nodeFixtures(srv)...)
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test output:\n%s", out)
+	if err != nil {
+		t.Fatalf("node --test failed: %v", err)
+	}
+	if srv.Requests(clerktest.EndpointAPIJWKS) == 0 {
+		t.Fatal("the Node SDK never fetched the JWKS")
+	}
+}
+
+// installNodeModules runs npm ci when node_modules is missing.
+func installNodeModules(ctx context.Context, t *testing.T, dir string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@clerk", "backend")); err == nil {
+		return
+	}
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		t.Skip("skipping: node is installed but npm is not, so @clerk/backend cannot be installed")
+	}
+	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci failed: %v\n%s", err, out)
+	}
+}
+
+// nodeFixtures creates the sessions and tokens the Node test expects and
+// returns them as environment variables.
+func nodeFixtures(srv *clerktest.Server) []string {
+	srv.AddJWTTemplate("compat", map[string]any{"aud": "compat-audience"}, time.Minute)
+	sess := srv.CreateSession(clerktest.SessionParams{
+		UserID:          "user_node",
+		AuthorizedParty: "http://localhost:3000",
+		Org:             &clerktest.OrgMembership{ID: "org_node", Slug: "node", Role: "admin", Permissions: []string{"org:app:read"}},
+	})
+	srv.Clock().Advance(time.Millisecond) // a strictly newer second session
+	other := srv.CreateSession(clerktest.SessionParams{UserID: "user_node"})
+	return []string{
+		"CLERKTEST_URL=" + srv.URL(),
+		"CLERKTEST_SECRET_KEY=" + srv.SecretKey(),
+		"CLERKTEST_ISSUER=" + srv.Issuer(),
+		"CLERKTEST_PUBLIC_KEY=" + srv.PublicKeyPEM(),
+		"CLERKTEST_SESSION_ID=" + sess.ID,
+		"CLERKTEST_OTHER_SESSION_ID=" + other.ID,
+		"CLERKTEST_USER_ID=" + sess.UserID,
+		"CLERKTEST_ORG_ID=" + sess.Org.ID,
+		"CLERKTEST_TOKEN=" + srv.MustToken(sess.ID, clerktest.WithLifetime(10*time.Minute)),
+		"CLERKTEST_EXPIRED_TOKEN=" + srv.MustToken(sess.ID, clerktest.WithIssuedAt(srv.Clock().Now().Add(-time.Hour))),
+	}
+}

@@ -1,0 +1,38 @@
+// Package redisstore is a [clerkauth.RevocationStore] shared by every replica
+// of a service through Redis, so that revoking a session on one replica
+// rejects its tokens on all of them at once.
+//
+// Each [Store] keeps a local set of revoked session IDs and answers
+// IsRevoked from it alone: the hot path of every request never touches the
+// network and takes no lock. Revoke writes the session ID to Redis under a
+// key with a TTL and publishes it on a channel; one subscriber goroutine per
+// Store adds what is published to the local set. Whenever that subscription
+// is (re)established, the Store reloads every revoked ID from Redis (SCAN
+// over the key prefix), so revocations missed during a partition are
+// learned, and writes back the ones it recorded locally while Redis was
+// unreachable.
+//
+// # Using it
+//
+//	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	store, err := redisstore.New(ctx, client, redisstore.Options{})
+//	if err != nil { ... }
+//	defer store.Close()
+//	cfg.Revocations = store
+//
+// # While Redis is unreachable
+//
+// By default a Store keeps serving from its local set (availability first:
+// a revocation made elsewhere during the outage is learned only once Redis
+// is back) and reports the outage through [Options.OnError] and
+// [Store.Status]. With [Options.FailClosed], IsRevoked returns an error
+// wrapping [ErrUnavailable] for every session not known to be revoked; the
+// clerkauth Verifier treats any store error as "cannot tell" and rejects the
+// request as unavailable (fail closed), never as an invalid token.
+//
+// Revoke always records the revocation locally first, so the replica that
+// revoked rejects the session at once. If Redis cannot be reached it returns
+// an error wrapping [ErrUnavailable]; the revocation stays in the local set
+// and is written back to Redis and broadcast at the next resynchronisation.
+// Retrying Revoke is harmless.
+package redisstore

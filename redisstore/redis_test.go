@@ -1,0 +1,223 @@
+package redisstore_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// redisServer is a redis-server child process on a loopback port, private
+// to one test. It can be killed and restarted on the same port.
+type redisServer struct {
+	t    testing.TB
+	bin  string
+	dir  string
+	port int
+	cmd  *exec.Cmd
+}
+
+// startRedis starts a private redis-server, or skips the test (fails it
+// when CI is set) if none is installed.
+func startRedis(t testing.TB) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("redis-server not on PATH in CI: %v", err)
+		}
+		t.Skipf("skipping: redis-server not on PATH (apt-get install redis-server): %v", err)
+	}
+	r := &redisServer{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+
+// start launches redis-server and waits until it answers PING.
+func (r *redisServer) start() {
+	r.t.Helper()
+	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.dir,
+		"--logfile", filepath.Join(r.dir, "redis.log"))
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatalf("starting redis-server: %v", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !r.pings() {
+		if time.Now().After(deadline) {
+			r.stop()
+			r.t.Fatalf("redis-server on %s did not answer PING", r.addr())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (r *redisServer) pings() bool {
+	c, err := net.DialTimeout("tcp", r.addr(), time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := io.WriteString(c, "PING\r\n"); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && line == "+PONG\r\n"
+}
+
+// stop kills redis-server (SIGKILL: no goodbye to clients) and reaps it.
+func (r *redisServer) stop() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+// newClient returns a client for addr, closed at cleanup.
+func newClient(t testing.TB, addr string) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1,
+		DialTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// proxy is a loopback TCP proxy whose link can be cut, to partition one
+// replica from Redis while the others stay connected.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
+}
+
+func newProxy(t testing.TB, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target, conns: make(map[net.Conn]struct{})}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+func (p *proxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		cut := p.cut
+		p.mu.Unlock()
+		if cut {
+			_ = c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		p.pipe(c, up)
+	}
+}
+
+func (p *proxy) pipe(a, b net.Conn) {
+	p.mu.Lock()
+	p.conns[a], p.conns[b] = struct{}{}, struct{}{}
+	p.mu.Unlock()
+	p.wg.Add(2)
+	copyClose := func(dst, src net.Conn) {
+		defer p.wg.Done()
+		_, _ = io.Copy(dst, src)
+		_ = dst.Close()
+		_ = src.Close()
+	}
+	go copyClose(a, b)
+	go copyClose(b, a)
+}
+
+// setCut cuts (closing every open link and refusing new ones) or heals.
+func (p *proxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for c := range p.conns {
+			_ = c.Close()
+		}
+		clear(p.conns)
+	}
+}
+
+func (p *proxy) close() {
+	_ = p.ln.Close()
+	p.setCut(true)
+	p.wg.Wait()
+}
+
+// eventually polls cond until it holds or the deadline passes. It bounds
+// correctness (the state must be reached), it does not measure speed.
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not reached within %v: %s", within, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// unreachableAddr is a loopback address nothing listens on.
+func unreachableAddr(t testing.TB) string {
+	return "127.0.0.1:" + strconv.Itoa(freePort(t))
+}
+
+var bg = context.Background()
+
+// quietLogger drops go-redis's own log lines (dial failures are expected
+// in outage tests and reported through the Store instead).
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+func TestMain(m *testing.M) {
+	redis.SetLogger(quietLogger{})
+	testKey = newTestKey()
+	os.Exit(m.Run())
+}

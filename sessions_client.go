@@ -1,0 +1,422 @@
+package clerkauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bounds of the Sessions API parameters, from Clerk's OpenAPI spec.
+const (
+	// MaxListLimit is the largest page size of [SessionsClient.List].
+	MaxListLimit = 500
+	// MinTokenLifetime and MaxTokenLifetime bound
+	// [CreateTokenParams.ExpiresInSeconds].
+	MinTokenLifetime = 30
+	MaxTokenLifetime = 315360000
+)
+
+const (
+	defaultHTTPTimeout = 10 * time.Second
+	maxSuccessBody     = 4 << 20  // bytes read from a successful answer
+	maxDrain           = 64 << 10 // bytes discarded to reuse a connection
+	allPageSize        = 100      // page size of All when Limit is 0
+)
+
+// SessionsClient calls Clerk's Backend Sessions API: it reads, lists and
+// revokes sessions and creates session tokens. It authenticates with the
+// secret key, sends the Clerk-API-Version header, bounds every body it reads
+// and retries up to Config.MaxRetries times: 429 after its Retry-After (a
+// wait over 60 s is not made: the error is returned at once), 5xx and
+// network failures after an exponential backoff with jitter (500 ms × 1.5ⁿ,
+// as Clerk's spec asks). Other 4xx answers are never retried.
+//
+// Every operation is safe to repeat (a revoked session stays revoked, an
+// extra token is harmless), so POSTs are retried like GETs, as Clerk's own
+// SDKs do, even when a timeout leaves it unknown whether the first attempt
+// was processed. One caveat: a Revoke whose first answer was lost may come
+// back with the API's answer to revoking an already revoked session.
+//
+// A SessionsClient is immutable and safe for concurrent use by multiple
+// goroutines.
+type SessionsClient struct {
+	baseURL    string // without a trailing slash
+	secretKey  string
+	apiVersion string
+	userAgent  string
+	httpClient *http.Client
+	maxRetries int
+	now        func() time.Time
+	logger     *slog.Logger
+
+	// sleep waits between attempts; tests replace it to observe the waits.
+	sleep func(ctx context.Context, d time.Duration) error
+	// jitter returns a random duration in [0, d); tests make it fixed.
+	jitter func(d time.Duration) time.Duration
+}
+
+// NewSessionsClient returns a client configured from cfg. It uses
+// cfg.SecretKey (required), APIURL, APIVersion, HTTPClient, MaxRetries,
+// UserAgent, Logger and Now, and ignores the verification fields. APIURL
+// must be https, or http to a loopback host (for local test servers). A
+// configuration it cannot use yields an error matching [ErrInvalidConfig].
+func NewSessionsClient(cfg Config) (*SessionsClient, error) {
+	c := &SessionsClient{
+		secretKey:  cfg.SecretKey,
+		apiVersion: firstNonEmpty(cfg.APIVersion, DefaultAPIVersion),
+		userAgent:  userAgentProduct,
+		httpClient: cfg.HTTPClient,
+		maxRetries: cfg.MaxRetries,
+		now:        cfg.Now,
+		logger:     cfg.Logger,
+		sleep:      sleepContext,
+		jitter:     randomJitter,
+	}
+	if err := c.checkCredentials(cfg); err != nil {
+		return nil, err
+	}
+	base, err := parseAPIURL(firstNonEmpty(cfg.APIURL, DefaultAPIURL))
+	if err != nil {
+		return nil, err
+	}
+	c.baseURL = base
+	if cfg.UserAgent != "" {
+		c.userAgent += " " + cfg.UserAgent
+	}
+	c.applyDefaults()
+	return c, nil
+}
+
+func (c *SessionsClient) checkCredentials(cfg Config) error {
+	switch {
+	case cfg.SecretKey == "":
+		return fmt.Errorf("%w: SecretKey is required by the sessions client", ErrInvalidConfig)
+	case !headerSafe(cfg.SecretKey) || strings.ContainsRune(cfg.SecretKey, ' '):
+		return fmt.Errorf("%w: SecretKey contains spaces or control characters", ErrInvalidConfig)
+	case !headerSafe(cfg.UserAgent):
+		return fmt.Errorf("%w: UserAgent contains control characters", ErrInvalidConfig)
+	}
+	if _, err := time.Parse(time.DateOnly, c.apiVersion); err != nil {
+		return fmt.Errorf("%w: APIVersion %q is not a YYYY-MM-DD date", ErrInvalidConfig, excerpt([]byte(c.apiVersion), 32))
+	}
+	return nil
+}
+
+func (c *SessionsClient) applyDefaults() {
+	if c.httpClient == nil {
+		c.httpClient = &http.Client{
+			Timeout: defaultHTTPTimeout,
+			// The API never redirects; a redirect is answered as an error
+			// rather than followed with the secret key.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	switch {
+	case c.maxRetries == 0:
+		c.maxRetries = DefaultMaxRetries
+	case c.maxRetries < 0:
+		c.maxRetries = 0
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+}
+
+// parseAPIURL checks the Backend API base URL and returns it without a
+// trailing slash.
+func parseAPIURL(raw string) (string, error) { return parseServiceURL("APIURL", raw) }
+
+// parseServiceURL checks a URL of Clerk's that keys or secrets travel to or
+// from: absolute, https (http only to a loopback host, for clerktest), with
+// no user info, query or fragment. It returns it without a trailing slash.
+func parseServiceURL(field, raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %w", ErrInvalidConfig, field, err)
+	}
+	switch {
+	case u.Host == "" || u.Opaque != "":
+		return "", fmt.Errorf("%w: %s must be an absolute URL", ErrInvalidConfig, field)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return "", fmt.Errorf("%w: %s must not hold user info, a query or a fragment", ErrInvalidConfig, field)
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+	default:
+		return "", fmt.Errorf("%w: %s must use https (http only to a loopback host)", ErrInvalidConfig, field)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// headerSafe reports whether s can be sent in a header value unchanged.
+func headerSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// Get returns the session with the given ID (GET /sessions/{session_id}).
+// An unknown ID yields an error matching [ErrNotFound].
+func (c *SessionsClient) Get(ctx context.Context, sessionID string) (*Session, error) {
+	const op = "get session"
+	p, err := sessionPath(op, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	return c.doSession(ctx, apiRequest{op: op, method: http.MethodGet, path: p})
+}
+
+// Revoke sets the session's status to revoked and returns the session
+// (POST /sessions/{session_id}/revoke). Tokens already issued for it stay
+// valid for networkless verification until they expire (about a minute)
+// unless the verifier is told through a [RevocationStore].
+func (c *SessionsClient) Revoke(ctx context.Context, sessionID string) (*Session, error) {
+	const op = "revoke session"
+	p, err := sessionPath(op, sessionID, "revoke")
+	if err != nil {
+		return nil, err
+	}
+	return c.doSession(ctx, apiRequest{op: op, method: http.MethodPost, path: p})
+}
+
+// Verify checks token against the session over the network and returns the
+// session if it is authenticated (POST /sessions/{session_id}/verify).
+//
+// Deprecated: Clerk deprecated this endpoint and removed it from API
+// versions 2025-04-10 onward, where it answers 404, or 410 matching
+// [ErrEndpointDeprecated]. Verify tokens networklessly with a [Verifier]
+// instead; if the online state of the session matters, follow with
+// [SessionsClient.Get].
+func (c *SessionsClient) Verify(ctx context.Context, sessionID, token string) (*Session, error) {
+	const op = "verify session"
+	p, err := sessionPath(op, sessionID, "verify")
+	if err != nil {
+		return nil, err
+	}
+	if token == "" || len(token) > MaxTokenSize {
+		return nil, argError(op, "token must be non-empty and at most %d bytes", MaxTokenSize)
+	}
+	body, err := json.Marshal(map[string]string{"token": token})
+	if err != nil {
+		return nil, fmt.Errorf("clerkauth: %s: %w", op, err)
+	}
+	return c.doSession(ctx, apiRequest{op: op, method: http.MethodPost, path: p, body: body})
+}
+
+func (c *SessionsClient) doSession(ctx context.Context, r apiRequest) (*Session, error) {
+	var s Session
+	err := c.do(ctx, r, func(body []byte) error {
+		if err := json.Unmarshal(body, &s); err != nil {
+			return err
+		}
+		if s.ID == "" {
+			return errors.New("answer holds no session id")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// ListSessionsParams filters and pages [SessionsClient.List]. Clerk asks for
+// at least one of ClientID or UserID.
+type ListSessionsParams struct {
+	// ClientID lists the sessions of this client (client_…).
+	ClientID string
+	// UserID lists the sessions of this user (user_…).
+	UserID string
+	// Status keeps only sessions with this status. Any status but
+	// SessionPending, which the API cannot filter on; "" for all.
+	Status SessionStatus
+	// Limit is the page size, 1 to MaxListLimit; 0 leaves it to the API
+	// (10).
+	Limit int
+	// Offset skips that many sessions; it must not be negative.
+	Offset int
+}
+
+// check validates p as the API would, naming op in the error.
+func (p ListSessionsParams) check(op string) error {
+	switch {
+	case p.Limit < 0 || p.Limit > MaxListLimit:
+		return argError(op, "limit must be between 1 and %d (or 0 for the default)", MaxListLimit)
+	case p.Offset < 0:
+		return argError(op, "offset must not be negative")
+	case p.Status == SessionPending:
+		return argError(op, "the API cannot filter sessions on status %q", p.Status)
+	case p.Status != "" && !p.Status.canFilter():
+		return argError(op, "unknown session status %q", excerpt([]byte(p.Status), 32))
+	}
+	return nil
+}
+
+// query returns the query string of p, always asking for the paginated
+// answer shape.
+func (p ListSessionsParams) query() url.Values {
+	q := url.Values{"paginated": {"true"}}
+	setIf := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	setIf("client_id", p.ClientID)
+	setIf("user_id", p.UserID)
+	setIf("status", string(p.Status))
+	if p.Limit > 0 {
+		q.Set("limit", strconv.Itoa(p.Limit))
+	}
+	if p.Offset > 0 {
+		q.Set("offset", strconv.Itoa(p.Offset))
+	}
+	return q
+}
+
+// List returns one page of sessions, newest first (GET /sessions). It asks
+// for the paginated shape and accepts both it and a bare array (then
+// TotalCount is -1).
+func (c *SessionsClient) List(ctx context.Context, p ListSessionsParams) (*SessionList, error) {
+	const op = "list sessions"
+	if err := p.check(op); err != nil {
+		return nil, err
+	}
+	r := apiRequest{op: op, method: http.MethodGet, path: "/sessions", query: p.query()}
+	var list *SessionList
+	err := c.do(ctx, r, func(body []byte) (err error) {
+		list, err = decodeSessionList(body)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// All iterates over every session matching p, fetching page after page
+// from p.Offset on, with p.Limit sessions per page (100 when 0). It stops
+// when the caller breaks, after yielding an error (the session is then
+// nil), after a page shorter than the limit, or when TotalCount is reached.
+//
+// Sessions created or removed while iterating may shift pages, so a
+// session can be seen twice or missed, as with any offset pagination.
+func (c *SessionsClient) All(ctx context.Context, p ListSessionsParams) iter.Seq2[*Session, error] {
+	if p.Limit == 0 {
+		p.Limit = allPageSize
+	}
+	return func(yield func(*Session, error) bool) {
+		for {
+			list, err := c.List(ctx, p)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, s := range list.Data {
+				if !yield(s, nil) {
+					return
+				}
+			}
+			if lastPage(p, list) {
+				return
+			}
+			p.Offset += len(list.Data)
+		}
+	}
+}
+
+// lastPage reports whether list, fetched with p, is the last page. A page
+// larger than asked for means the API ignored the paging parameters; it is
+// then taken as the whole result rather than risk looping.
+func lastPage(p ListSessionsParams, list *SessionList) bool {
+	n := len(list.Data)
+	return n == 0 || n != p.Limit ||
+		list.TotalCount >= 0 && int64(p.Offset+n) >= list.TotalCount
+}
+
+// CreateTokenParams are the options of [SessionsClient.CreateToken] and
+// [SessionsClient.CreateTokenFromTemplate].
+type CreateTokenParams struct {
+	// ExpiresInSeconds overrides the token lifetime: MinTokenLifetime to
+	// MaxTokenLifetime seconds. 0 keeps the default lifetime (the session
+	// token's or the template's) and sends no request body.
+	ExpiresInSeconds int
+}
+
+// body returns the request body of p, or nil for none.
+func (p CreateTokenParams) body(op string) ([]byte, error) {
+	if p.ExpiresInSeconds == 0 {
+		return nil, nil
+	}
+	if p.ExpiresInSeconds < MinTokenLifetime || p.ExpiresInSeconds > MaxTokenLifetime {
+		return nil, argError(op, "expires_in_seconds must be between %d and %d", MinTokenLifetime, MaxTokenLifetime)
+	}
+	return []byte(`{"expires_in_seconds":` + strconv.Itoa(p.ExpiresInSeconds) + `}`), nil
+}
+
+// CreateToken creates a session token for the session
+// (POST /sessions/{session_id}/tokens).
+func (c *SessionsClient) CreateToken(ctx context.Context, sessionID string, p CreateTokenParams) (*SessionToken, error) {
+	const op = "create session token"
+	path, err := sessionPath(op, sessionID, "tokens")
+	if err != nil {
+		return nil, err
+	}
+	return c.doToken(ctx, op, path, p)
+}
+
+// CreateTokenFromTemplate creates a JWT for the session from the instance's
+// JWT template named template
+// (POST /sessions/{session_id}/tokens/{template_name}). An unknown template
+// yields an error matching [ErrNotFound].
+func (c *SessionsClient) CreateTokenFromTemplate(ctx context.Context, sessionID, template string, p CreateTokenParams) (*SessionToken, error) {
+	const op = "create session token from template"
+	path, err := sessionPath(op, sessionID, "tokens")
+	if err != nil {
+		return nil, err
+	}
+	seg, err := pathSegment(op, "template name", template)
+	if err != nil {
+		return nil, err
+	}
+	return c.doToken(ctx, op, path+"/"+seg, p)
+}
+
+func (c *SessionsClient) doToken(ctx context.Context, op, path string, p CreateTokenParams) (*SessionToken, error) {
+	body, err := p.body(op)
+	if err != nil {
+		return nil, err
+	}
+	var tok SessionToken
+	err = c.do(ctx, apiRequest{op: op, method: http.MethodPost, path: path, body: body}, func(b []byte) error {
+		if err := json.Unmarshal(b, &tok); err != nil {
+			return err
+		}
+		if tok.JWT == "" {
+			return errors.New("answer holds no jwt")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &tok, nil
+}
