@@ -3,16 +3,16 @@ package clerkauth
 import (
 	"hash/maphash"
 	"strings"
-
-	lru "github.com/hashicorp/golang-lru/v2"
+	"sync"
 )
 
 const tokenCacheShards = 16
 
-// tokenCache remembers verified tokens across shards, so concurrent
-// requests rarely meet on one lock. Hits take only a read lock (Peek);
-// eviction is therefore by insertion order, which suits tokens that live
-// about a minute.
+// tokenCache remembers verified tokens. A hit is a lock-free sync.Map load
+// (the map is a hash trie since Go 1.24), so concurrent requests with the
+// same token share no written memory; inserts and evictions are serialised
+// per shard, first in first out, which suits tokens that live about a
+// minute.
 //
 // An entry is keyed by the token's signature segment (a copy: a third of
 // the token) instead of the whole token, which keeps an entry well under
@@ -25,7 +25,8 @@ const tokenCacheShards = 16
 // needs all three to match. Only verified tokens are ever stored.
 type tokenCache struct {
 	seed   maphash.Seed
-	shards [tokenCacheShards]*lru.Cache[string, cachedToken]
+	m      sync.Map // signature segment → *cachedToken
+	shards [tokenCacheShards]evictionRing
 }
 
 // cachedToken is what a signature maps to.
@@ -35,23 +36,31 @@ type cachedToken struct {
 	inputLen int
 }
 
+// evictionRing holds a shard's keys in insertion order.
+type evictionRing struct {
+	mu   sync.Mutex
+	keys []string // capacity of the shard
+	next int      // slot of the oldest key once full
+	n    int
+}
+
 func newTokenCache(size int) *tokenCache {
 	per := max(size/tokenCacheShards, 1)
 	c := &tokenCache{seed: maphash.MakeSeed()}
 	for i := range c.shards {
-		c.shards[i], _ = lru.New[string, cachedToken](per)
+		c.shards[i].keys = make([]string, per)
 	}
 	return c
 }
 
 // shard picks a shard from the signature's last bytes, evenly spread for
 // genuine tokens.
-func (c *tokenCache) shard(sig string) *lru.Cache[string, cachedToken] {
+func (c *tokenCache) shard(sig string) *evictionRing {
 	var h uint32
 	for i := max(len(sig)-4, 0); i < len(sig); i++ {
 		h = h*31 + uint32(sig[i])
 	}
-	return c.shards[h%tokenCacheShards]
+	return &c.shards[h%tokenCacheShards]
 }
 
 // splitSigned splits a token into its signing input (up to the second dot)
@@ -75,26 +84,49 @@ func (c *tokenCache) get(token string) (*Claims, bool) {
 	if sig == "" {
 		return nil, false
 	}
-	e, ok := c.shard(sig).Peek(sig)
-	if !ok || e.inputLen != len(input) || e.inputSum != maphash.String(c.seed, input) {
+	v, ok := c.m.Load(sig)
+	if !ok {
+		return nil, false
+	}
+	e := v.(*cachedToken)
+	if e.inputLen != len(input) || e.inputSum != maphash.String(c.seed, input) {
 		return nil, false
 	}
 	return e.claims, true
 }
 
+// add stores a verified token, evicting its shard's oldest entry when the
+// shard is full. A token added twice (two concurrent first requests) keeps
+// its first entry.
 func (c *tokenCache) add(token string, claims *Claims) {
 	input, sig := splitSigned(token)
 	if sig == "" {
 		return
 	}
 	sig = strings.Clone(sig) // do not pin the whole token
-	c.shard(sig).Add(sig, cachedToken{claims: claims, inputSum: maphash.String(c.seed, input), inputLen: len(input)})
+	e := &cachedToken{claims: claims, inputSum: maphash.String(c.seed, input), inputLen: len(input)}
+	r := c.shard(sig)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, loaded := c.m.LoadOrStore(sig, e); loaded {
+		return
+	}
+	if r.n == len(r.keys) {
+		c.m.Delete(r.keys[r.next])
+	} else {
+		r.n++
+	}
+	r.keys[r.next] = sig
+	r.next = (r.next + 1) % len(r.keys)
 }
 
 func (c *tokenCache) len() int {
 	n := 0
-	for _, s := range c.shards {
-		n += s.Len()
+	for i := range c.shards {
+		r := &c.shards[i]
+		r.mu.Lock()
+		n += r.n
+		r.mu.Unlock()
 	}
 	return n
 }

@@ -2,6 +2,7 @@ package clerkauth
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -49,4 +50,28 @@ func flipLastInputByte(tok string) string {
 		b[i] = 'A'
 	}
 	return string(b)
+}
+
+// TestTokenCacheEvictsOldestFirst fills a small cache far past its size:
+// it must keep exactly its capacity, the newest entries, and nothing the
+// rings have forgotten.
+func TestTokenCacheEvictsOldestFirst(t *testing.T) {
+	c := newTokenCache(2 * tokenCacheShards)
+	tokens := make([]string, 1000)
+	for i := range tokens {
+		tokens[i] = fmt.Sprintf("h.p.sig%04d", i)
+		c.add(tokens[i], &Claims{ID: tokens[i]})
+	}
+	c.add(tokens[999], &Claims{ID: "again"}) // a second add keeps the first entry
+	assert.Equal(t, 2*tokenCacheShards, c.len())
+	stored := 0
+	c.m.Range(func(any, any) bool { stored++; return true })
+	assert.Equal(t, c.len(), stored, "the map holds exactly the ring's keys")
+	got, ok := c.get(tokens[999])
+	require.True(t, ok, "the newest token is cached")
+	assert.Equal(t, tokens[999], got.ID)
+	_, ok = c.get(tokens[0])
+	assert.False(t, ok, "the oldest token was evicted")
+	_, ok = c.get("h.q.sig0999")
+	assert.False(t, ok, "another signing input with the same signature misses")
 }
