@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/clerkauth/clerkauth"
@@ -184,4 +185,52 @@ func BenchmarkAuth0Middleware(b *testing.B) {
 		b.Fatal(err)
 	}
 	serveLoop(b, Auth0Middleware(v, okHandler), fx.Token)
+}
+
+func protect(b *testing.B, cacheSize int) http.Handler {
+	h, done, err := Protect(newVerifier(b, cacheSize), okHandler)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(done)
+	return h
+}
+
+// BenchmarkMiddlewareCold runs the request through clerkauth's middleware
+// with the token cache off: every request checks the signature.
+func BenchmarkMiddlewareCold(b *testing.B) {
+	serveLoop(b, protect(b, -1), fx.Token)
+}
+
+func BenchmarkMiddlewareWarm(b *testing.B) {
+	serveLoop(b, protect(b, 0), fx.Token)
+}
+
+// BenchmarkMiddlewareWarmSingleCore is the warm middleware with
+// GOMAXPROCS=1, the single-core base of the RunParallel figure: with two
+// Ps, a lone goroutine gets the garbage collector's work done on the idle
+// core for free.
+func BenchmarkMiddlewareWarmSingleCore(b *testing.B) {
+	h := protect(b, 0)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	serveLoop(b, h, fx.Token)
+}
+
+// BenchmarkMiddlewareWarmParallel is the warm middleware on every core
+// (GOMAXPROCS goroutines), each with its own request.
+func BenchmarkMiddlewareWarmParallel(b *testing.B) {
+	h := protect(b, 0)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		req := httptest.NewRequest(http.MethodGet, "/private", nil)
+		req.Header.Set("Authorization", "Bearer "+fx.Token)
+		for pb.Next() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Errorf("status %d", rec.Code)
+				return
+			}
+		}
+	})
 }

@@ -27,6 +27,11 @@ type StormOptions struct {
 	// sent by StormWorkers during the storm phase.
 	Forged       int
 	StormWorkers int
+	// ValidRate and ForgedRate pace the traffic, in requests per second
+	// over all workers (0: as fast as possible). Pacing below what the
+	// cores can do keeps the figure about blocking (locks, fetches) rather
+	// than about two loops competing for two cores.
+	ValidRate, ForgedRate float64
 	// MaxDuration bounds each phase.
 	MaxDuration time.Duration
 	// CacheSize is the verifier's token cache size (-1: none, so every
@@ -87,7 +92,8 @@ func RunStorm(ctx context.Context, f *Fixture, opt StormOptions) (StormResult, e
 	var sent, accepted atomic.Int64
 	var wg sync.WaitGroup
 	for w := range opt.StormWorkers {
-		wg.Go(func() { flood(ctx, v, forged, w, opt.StormWorkers, deadline, &sent, &accepted) })
+		p := newPacer(start, opt.ForgedRate, opt.StormWorkers, w)
+		wg.Go(func() { flood(ctx, v, forged, w, opt.StormWorkers, deadline, p, &sent, &accepted) })
 	}
 	stormed, errs := validTraffic(ctx, v, opt)
 	wg.Wait()
@@ -119,8 +125,9 @@ func forgeTokens(f *Fixture, n int) ([]string, error) {
 // flood sends this worker's share of the forged tokens until they run out
 // or the deadline passes.
 func flood(ctx context.Context, v *clerkauth.Verifier, forged []string, w, workers int,
-	deadline time.Time, sent, accepted *atomic.Int64) {
+	deadline time.Time, p pacer, sent, accepted *atomic.Int64) {
 	for i := w; i < len(forged) && time.Now().Before(deadline); i += workers {
+		p.wait(i / workers)
 		if _, err := v.Verify(ctx, forged[i]); err == nil || !errors.Is(err, clerkauth.ErrInvalidToken) {
 			accepted.Add(1)
 		}
@@ -131,15 +138,18 @@ func flood(ctx context.Context, v *clerkauth.Verifier, forged []string, w, worke
 // validTraffic sends opt.ValidRequests valid requests on opt.ValidWorkers
 // workers, bounded by opt.MaxDuration.
 func validTraffic(ctx context.Context, v *clerkauth.Verifier, opt StormOptions) (Latency, int) {
-	deadline := time.Now().Add(opt.MaxDuration)
+	start := time.Now()
+	deadline := start.Add(opt.MaxDuration)
 	per := opt.ValidRequests / opt.ValidWorkers
 	lat := make([][]time.Duration, opt.ValidWorkers)
 	var errs atomic.Int64
 	var wg sync.WaitGroup
 	for w := range opt.ValidWorkers {
+		p := newPacer(start, opt.ValidRate, opt.ValidWorkers, w)
 		wg.Go(func() {
 			lat[w] = make([]time.Duration, 0, per)
 			for i := 0; i < per && time.Now().Before(deadline); i++ {
+				p.wait(i)
 				tok := opt.Valid[(w*per+i)%len(opt.Valid)]
 				t0 := time.Now()
 				_, err := v.Verify(ctx, tok)
@@ -166,4 +176,29 @@ func summarize(d []time.Duration) Latency {
 // String formats the latency summary.
 func (l Latency) String() string {
 	return fmt.Sprintf("n=%d p50=%v p99=%v max=%v", l.N, l.P50, l.P99, l.Max)
+}
+
+// pacer spaces one worker's requests so that all workers together send
+// rate requests per second, worker w offset by its share of a period.
+type pacer struct {
+	start  time.Time
+	period time.Duration // between two requests of one worker; 0: no pacing
+}
+
+func newPacer(start time.Time, rate float64, workers, w int) pacer {
+	if rate <= 0 {
+		return pacer{}
+	}
+	period := time.Duration(float64(workers) / rate * float64(time.Second))
+	return pacer{start: start.Add(period * time.Duration(w) / time.Duration(workers)), period: period}
+}
+
+// wait sleeps until the worker's i-th request is due.
+func (p pacer) wait(i int) {
+	if p.period == 0 {
+		return
+	}
+	if d := time.Until(p.start.Add(time.Duration(i) * p.period)); d > 0 {
+		time.Sleep(d)
+	}
 }
