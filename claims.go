@@ -16,6 +16,9 @@ const (
 // Claims is a verified Clerk session token, with v1 and v2 claims
 // normalised into one shape.
 //
+// Use [Claims.Has] (or HasRole, HasPermission, HasFeature, HasPlan) for
+// authorization checks with the semantics of Clerk's has().
+//
 // A *Claims returned by [Verifier.Verify] may be shared with other requests
 // presenting the same token (it is cached): it is safe for concurrent reads
 // and MUST NOT be modified.
@@ -46,20 +49,23 @@ type Claims struct {
 	// absent.
 	SessionStatus string
 	// FactorVerificationAge is the fva claim: minutes since the first and
-	// second factor were last verified, -1 for never. Nil when absent.
+	// second factor were last verified, -1 for never. Nil when absent or
+	// not two integers, which fails every reverification check.
 	FactorVerificationAge []int
 	// Actor is set when the session is an impersonation (act claim).
 	Actor *Actor
 	// Org is the active organization, nil when there is none.
 	Org *Organization
 	// Features are the scoped features of the fea claim, such as
-	// "o:dashboard" or "u:beta".
+	// "o:dashboard" or "u:beta", trimmed of white space.
 	Features []string
 	// Plans are the scoped plans of the pla claim, such as "u:free" or
 	// "o:pro".
 	Plans []string
 
-	raw json.RawMessage
+	// raw is the whole payload. A string, so that the decoded claims can
+	// share its memory and no caller can change it.
+	raw string
 }
 
 // Actor identifies who is acting on behalf of the user (impersonation or an
@@ -81,19 +87,19 @@ type Organization struct {
 	ID string
 	// Slug is the organization slug.
 	Slug string
-	// Role is the member's role, always with the "org:" prefix, such as
-	// "org:admin".
+	// Role is the member's role, always with exactly one "org:" prefix,
+	// such as "org:admin"; "" when the token names no role.
 	Role string
 	// Permissions are the member's permissions, such as
 	// "org:dashboard:manage". For v2 tokens they are decoded from the fea,
-	// o.per and o.fpm claims.
+	// o.per and o.fpm claims (a malformed claim grants none); v1 tokens
+	// list them in org_permissions, kept verbatim.
 	Permissions []string
 }
 
-// Raw returns the token's whole payload as JSON. The returned slice must not
-// be modified.
-func (c *Claims) Raw() json.RawMessage { return c.raw }
+// Raw returns a copy of the token's whole payload as JSON.
+func (c *Claims) Raw() json.RawMessage { return json.RawMessage(c.raw) }
 
 // Decode unmarshals the token's payload into v, for custom claims added by
 // session token customisation.
-func (c *Claims) Decode(v any) error { return json.Unmarshal(c.raw, v) }
+func (c *Claims) Decode(v any) error { return json.Unmarshal([]byte(c.raw), v) }

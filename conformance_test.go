@@ -244,7 +244,7 @@ func TestSchemasAreMapped(t *testing.T) {
 func TestStatusesMatchSpec(t *testing.T) {
 	for _, version := range specVersions {
 		spec := loadSpec(t, version)
-		enum := strings.Fields(strings.Trim(jsonString(dig(spec, "components", "schemas", "Session", "properties", "status", "enum")), "[]"))
+		enum := strings.Fields(strings.Trim(enumWords(dig(spec, "components", "schemas", "Session", "properties", "status", "enum")), "[]"))
 		for _, s := range enum {
 			if !slices.Contains(allSessionStatuses, SessionStatus(strings.Trim(s, `"`))) {
 				t.Errorf("%s: status %s has no constant", version, s)
@@ -263,7 +263,7 @@ func TestStatusesMatchSpec(t *testing.T) {
 	}
 }
 
-func jsonString(v any) string {
+func enumWords(v any) string {
 	b, _ := json.Marshal(v)
 	return strings.ReplaceAll(string(b), ",", " ")
 }
