@@ -65,7 +65,7 @@ func (v *Verifier) parseHeader(seg string, t *parsedToken) error {
 	}
 	h, err := decodeHeader(raw)
 	if err != nil {
-		return verr(ReasonTokenInvalid, err.Error())
+		return verrWrap(ReasonTokenInvalid, "header is not a valid JSON object", err)
 	}
 	if err := v.checkHeader(&h); err != nil {
 		return err
@@ -82,7 +82,7 @@ func (v *Verifier) checkHeader(h *joseHeader) error {
 		return verr(ReasonTokenInvalid, `typ must be "JWT" or absent`)
 	case h.hasCat && h.cat != categorySession && h.cat != categoryIgnore:
 		return verr(ReasonTokenTypeMismatch, "token category is not a session token")
-	case len(h.crit) > 0 && string(h.crit) != "null":
+	case h.hasCrit:
 		return verr(ReasonTokenInvalid, "critical header parameters are not supported")
 	}
 	return nil
