@@ -57,7 +57,7 @@ func run(levelList string, d time.Duration, out string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "concurrency\tunprotected req/s\tprotected req/s\tratio\tp99 unprot.\tp99 prot.\terrors")
+	fmt.Fprintln(tw, "concurrency\tunprotected req/s\tprotected req/s\tmedian slice ratio\tp99 unprot.\tp99 prot.\terrors")
 	for _, r := range res {
 		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.2f\t%v\t%v\t%d\n", r.Concurrency, r.UnprotectedRPS, r.ProtectedRPS,
 			r.Ratio(), r.UnprotectedP99.Round(time.Microsecond), r.ProtectedP99.Round(time.Microsecond), r.Errors)

@@ -167,7 +167,7 @@ func (t *table) loadRows(res []bench.LoadResult) {
 	for _, l := range res {
 		t.rows = append(t.rows, row{
 			figure: fmt.Sprintf("load c=%d: protected vs unprotected (%v each, loopback)", l.Concurrency, l.Duration),
-			value: fmt.Sprintf("%.0f vs %.0f req/s (%.2f×), p99 %v vs %v", l.ProtectedRPS, l.UnprotectedRPS,
+			value: fmt.Sprintf("%.0f vs %.0f req/s (median slice ratio %.2f×), p99 %v vs %v", l.ProtectedRPS, l.UnprotectedRPS,
 				l.Ratio(), round(l.ProtectedP99), round(l.UnprotectedP99)),
 			allocs: "", target: "≥ 0.8× unprotected",
 			verdict: verdict(l.Ratio() >= 0.8 && l.Errors == 0, l.UnprotectedRPS > 0),
