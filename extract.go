@@ -1,0 +1,99 @@
+package clerkauth
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Cookie names Clerk's frontend SDKs store the session token in.
+const (
+	sessionCookie = "__session"
+)
+
+// BearerToken returns the bearer token of r's Authorization header, for
+// custom token extractors that add a carrier to the default ones.
+//
+// It returns "", nil when the request carries no bearer credentials: no
+// Authorization header, or one with another scheme such as Basic (RFC 6750
+// §3.1: a request using an unsupported method "lacks any authentication
+// information"). The scheme is matched case-insensitively and surrounding
+// whitespace is ignored; a bare token without a scheme is accepted when it
+// has the three-part shape of a JWT, as Clerk's SDKs accept it.
+//
+// It returns an error matching [ErrInvalidRequest] for credentials that are
+// malformed rather than absent: several Authorization headers, an empty
+// one, "Bearer" without a token, or a token with characters outside RFC
+// 6750's b64token syntax.
+func BearerToken(r *http.Request) (string, error) {
+	values := r.Header.Values("Authorization")
+	switch len(values) {
+	case 0:
+		return "", nil
+	case 1:
+		return parseAuthorization(values[0])
+	}
+	return "", invalidRequest("several Authorization headers")
+}
+
+// parseAuthorization reads one Authorization header value.
+func parseAuthorization(value string) (string, error) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return "", invalidRequest("empty Authorization header")
+	}
+	scheme, rest, hasRest := strings.Cut(value, " ")
+	if !hasRest {
+		scheme, rest, hasRest = strings.Cut(value, "\t")
+	}
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		return checkB64Token(strings.TrimSpace(rest))
+	case !hasRest && strings.Count(value, ".") == 2:
+		return checkB64Token(value) // a bare JWT, as Clerk's SDKs accept
+	}
+	return "", nil // another scheme: no bearer credentials
+}
+
+// checkB64Token validates the b64token syntax of RFC 6750 §2.1:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func checkB64Token(tok string) (string, error) {
+	if tok == "" {
+		return "", invalidRequest("Bearer scheme without a token")
+	}
+	body := strings.TrimRight(tok, "=")
+	if body == "" {
+		return "", invalidRequest("bearer token is not a b64token")
+	}
+	for i := 0; i < len(body); i++ {
+		if !isB64TokenChar(body[i]) {
+			return "", invalidRequest("bearer token is not a b64token")
+		}
+	}
+	return tok, nil
+}
+
+func isB64TokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~+/", c) >= 0
+}
+
+// cookieToken returns the session token of the __session_<suffix> cookie
+// when there is a non-empty one, else of the __session cookie, else "".
+// This is a subset of Clerk's rules (clerk-session-tokens.md §1.2): the
+// suffixed cookie is the instance's own, the unsuffixed one a fallback for
+// applications that predate suffixed cookies. When a cookie name repeats,
+// the first value is used, as browsers send the most specific path first.
+func cookieToken(r *http.Request, suffix string) string {
+	if suffix != "" {
+		if c, err := r.Cookie(sessionCookie + "_" + suffix); err == nil && c.Value != "" {
+			return c.Value
+		}
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}

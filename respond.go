@@ -1,0 +1,313 @@
+package clerkauth
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Errors of the middleware, in addition to the verification errors of
+// [ErrNoToken], [ErrInvalidToken] and [ErrKeysUnavailable]. The default
+// error handler answers each with its own status code.
+var (
+	// ErrInvalidRequest is returned for credentials that are malformed
+	// rather than absent or invalid: several Authorization headers, an
+	// empty one, "Bearer" without a token, or an error of a custom token
+	// extractor. It is answered with 400 invalid_request.
+	ErrInvalidRequest = errors.New("clerkauth: malformed credentials")
+
+	// ErrForbidden is returned by the guards ([RequirePermission] and
+	// friends) for a signed-in session that lacks what the route requires.
+	// It is answered with 403 insufficient_scope; see [ForbiddenError].
+	ErrForbidden = errors.New("clerkauth: insufficient authorization")
+
+	// ErrSessionsUnavailable is returned when a check that needs Clerk's
+	// Sessions API (RequireActiveSession) cannot get an answer: the API is
+	// down, rate limits us or rejects the secret key. Like
+	// ErrKeysUnavailable it never means the token is bad: it is answered
+	// with 503 and Retry-After.
+	ErrSessionsUnavailable = errors.New("clerkauth: sessions API unavailable")
+)
+
+// Reasons that the middleware's error bodies carry in meta.reason where the
+// error is not a [VerificationError] (whose own Reason is used).
+const (
+	// ReasonInvalidRequest marks malformed credentials (400).
+	ReasonInvalidRequest Reason = "invalid-request"
+	// ReasonInsufficientScope marks a session that fails a guard (403).
+	ReasonInsufficientScope Reason = "insufficient-scope"
+	// ReasonReverificationRequired is the reason of Clerk's reverification
+	// error body (403).
+	ReasonReverificationRequired Reason = "reverification-error"
+	// ReasonSessionsUnavailable marks a Sessions API that cannot be asked (503).
+	ReasonSessionsUnavailable Reason = "sessions-api-unavailable"
+	// ReasonUnexpectedError marks an error of no known class (500), as in
+	// Clerk's SDKs.
+	ReasonUnexpectedError Reason = "unexpected-error"
+)
+
+// DefaultRealm is the realm of the WWW-Authenticate challenges when
+// MiddlewareOptions.Realm is empty.
+const DefaultRealm = "api"
+
+// DefaultRetryAfter is the Retry-After sent with a 503 when the cause does
+// not say how long to wait.
+const DefaultRetryAfter = 5 * time.Second
+
+// requestError is a malformed-credentials error; it matches
+// ErrInvalidRequest.
+type requestError struct {
+	msg string
+	err error
+}
+
+func invalidRequest(msg string) error { return &requestError{msg: msg} }
+
+func (e *requestError) Error() string {
+	if e.err != nil {
+		return "clerkauth: " + e.msg + ": " + e.err.Error()
+	}
+	return "clerkauth: " + e.msg
+}
+
+func (e *requestError) Unwrap() error        { return e.err }
+func (e *requestError) Is(target error) bool { return target == ErrInvalidRequest }
+
+// unavailableError is a failure to reach the Sessions API; it matches
+// ErrSessionsUnavailable and wraps the cause.
+type unavailableError struct {
+	msg        string
+	retryAfter time.Duration // 0: DefaultRetryAfter
+	err        error
+}
+
+func (e *unavailableError) Error() string {
+	if e.err != nil {
+		return "clerkauth: " + e.msg + ": " + e.err.Error()
+	}
+	return "clerkauth: " + e.msg
+}
+
+func (e *unavailableError) Unwrap() error        { return e.err }
+func (e *unavailableError) Is(target error) bool { return target == ErrSessionsUnavailable }
+
+// ForbiddenError is returned by the guards for a signed-in session that
+// fails their [Check]. It matches [ErrForbidden]. Check is what the route
+// asked for; a custom error handler may use it to explain the refusal.
+type ForbiddenError struct {
+	// Check is the requirement the session failed.
+	Check Check
+}
+
+// Error returns a message naming what was required.
+func (e *ForbiddenError) Error() string {
+	if e.reverification() {
+		return "clerkauth: session needs reverification (" + string(e.Check.Reverification.Level) +
+			" within " + strconv.Itoa(e.Check.Reverification.AfterMinutes) + " minutes)"
+	}
+	return "clerkauth: session lacks the required role, permission, feature or plan"
+}
+
+// Is reports whether target is ErrForbidden.
+func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }
+
+func (e *ForbiddenError) reverification() bool {
+	return e.Check.Reverification != (Reverification{})
+}
+
+// errorBody is Clerk's error shape (ClerkErrors).
+type errorBody struct {
+	Errors []errorEntry `json:"errors"`
+}
+
+type errorEntry struct {
+	Code        string            `json:"code"`
+	Message     string            `json:"message"`
+	LongMessage string            `json:"long_message"`
+	Meta        map[string]string `json:"meta"`
+}
+
+// reverificationBody is the 403 body Clerk's SDKs send and its frontend
+// SDKs recognise to start the reverification flow.
+type reverificationBody struct {
+	ClerkError struct {
+		Type     string `json:"type"`
+		Reason   string `json:"reason"`
+		Metadata struct {
+			Reverification reverificationMeta `json:"reverification"`
+		} `json:"metadata"`
+	} `json:"clerk_error"`
+}
+
+type reverificationMeta struct {
+	Level        ReverificationLevel `json:"level"`
+	AfterMinutes int                 `json:"afterMinutes"`
+}
+
+// errorResponse is how one error is answered.
+type errorResponse struct {
+	status     int
+	rfcError   string // RFC 6750 error code, "" for a bare challenge
+	code       string // Clerk-style body code
+	message    string
+	long       string
+	reason     Reason
+	retryAfter time.Duration
+}
+
+// describe decides the answer to err.
+func describe(err error) errorResponse {
+	switch {
+	case errors.Is(err, ErrInvalidRequest):
+		return errorResponse{status: http.StatusBadRequest, rfcError: "invalid_request", code: "invalid_request",
+			message: "Invalid request", long: safeDetail(err, "malformed credentials"), reason: ReasonInvalidRequest}
+	case errors.Is(err, ErrNoToken):
+		return errorResponse{status: http.StatusUnauthorized, code: "authentication_invalid",
+			message: "Unauthenticated", long: "no session token", reason: ReasonTokenMissing}
+	case errors.Is(err, ErrKeysUnavailable), errors.Is(err, ErrSessionsUnavailable):
+		return unavailableResponse(err)
+	case errors.Is(err, ErrForbidden):
+		return errorResponse{status: http.StatusForbidden, rfcError: "insufficient_scope", code: "authorization_invalid",
+			message: "Forbidden", long: "the session does not meet the route's requirements", reason: ReasonInsufficientScope}
+	case errors.Is(err, ErrInvalidToken):
+		return errorResponse{status: http.StatusUnauthorized, rfcError: "invalid_token", code: "authentication_invalid",
+			message: "Unauthenticated", long: safeDetail(err, "invalid session token"), reason: ReasonOf(err)}
+	}
+	return errorResponse{status: http.StatusInternalServerError, code: "internal_error",
+		message: "Internal error", long: "an unexpected error occurred", reason: ReasonUnexpectedError}
+}
+
+func unavailableResponse(err error) errorResponse {
+	r := errorResponse{status: http.StatusServiceUnavailable, code: "service_unavailable",
+		message: "Service unavailable", long: safeDetail(err, "authentication is temporarily unavailable"),
+		reason: ReasonOf(err), retryAfter: DefaultRetryAfter}
+	var ue *unavailableError
+	if errors.As(err, &ue) {
+		r.reason = ReasonSessionsUnavailable
+		if ue.retryAfter > 0 {
+			r.retryAfter = ue.retryAfter
+		}
+	}
+	return r
+}
+
+// safeDetail returns the part of err's message that is safe to send to the
+// client: a VerificationError's Message, or the middleware's own messages;
+// never an underlying cause (which may name hosts or carry response bodies).
+func safeDetail(err error, fallback string) string {
+	var ve *VerificationError
+	var re *requestError
+	var ue *unavailableError
+	switch {
+	case errors.As(err, &ve) && ve.Message != "":
+		return ve.Message
+	case errors.As(err, &re):
+		return re.msg
+	case errors.As(err, &ue):
+		return ue.msg
+	}
+	return fallback
+}
+
+// DefaultErrorHandler returns the error handler the middleware uses when
+// MiddlewareOptions.ErrorHandler is nil, for custom handlers that log or
+// count failures and then delegate. realm "" means [DefaultRealm].
+//
+// It answers, with Cache-Control: no-store and a JSON body in Clerk's error
+// shape ({"errors":[{"code","message","long_message","meta":{"reason"}}]}):
+//
+//   - ErrInvalidRequest: 400, WWW-Authenticate error="invalid_request"
+//   - ErrNoToken: 401 with a bare challenge (RFC 6750 §3.1: no error code)
+//   - ErrInvalidToken: 401, error="invalid_token" and an error_description
+//   - ErrForbidden: 403, error="insufficient_scope"; for a reverification
+//     requirement the body is Clerk's reverification error instead
+//   - ErrKeysUnavailable, ErrSessionsUnavailable: 503 with Retry-After and
+//     no challenge: the client is not at fault
+//   - anything else: 500
+//
+// The error_description holds only characters RFC 6750 §3 allows: '"' is
+// sent as '\”, '\' as '/', and other characters outside %x20-7E are
+// dropped. Neither the header nor the body ever holds the token.
+func DefaultErrorHandler(realm string) func(http.ResponseWriter, *http.Request, error) {
+	realm = sanitizeQuoted(realm)
+	if realm == "" {
+		realm = DefaultRealm
+	}
+	return func(w http.ResponseWriter, _ *http.Request, err error) {
+		writeError(w, realm, err)
+	}
+}
+
+func writeError(w http.ResponseWriter, realm string, err error) {
+	d := describe(err)
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if d.status != http.StatusServiceUnavailable && d.status != http.StatusInternalServerError {
+		h.Set("WWW-Authenticate", challenge(realm, d.rfcError, d.long))
+	}
+	if d.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int((d.retryAfter+time.Second-1)/time.Second)))
+	}
+	w.WriteHeader(d.status)
+	_ = json.NewEncoder(w).Encode(bodyOf(err, d))
+}
+
+func bodyOf(err error, d errorResponse) any {
+	var fe *ForbiddenError
+	if errors.As(err, &fe) && fe.reverification() {
+		var b reverificationBody
+		b.ClerkError.Type = "forbidden"
+		b.ClerkError.Reason = string(ReasonReverificationRequired)
+		b.ClerkError.Metadata.Reverification = reverificationMeta{
+			Level: fe.Check.Reverification.Level, AfterMinutes: fe.Check.Reverification.AfterMinutes,
+		}
+		return b
+	}
+	return errorBody{Errors: []errorEntry{{
+		Code: d.code, Message: d.message, LongMessage: d.long,
+		Meta: map[string]string{"reason": string(d.reason)},
+	}}}
+}
+
+// challenge builds a WWW-Authenticate value for the Bearer scheme.
+func challenge(realm, rfcError, description string) string {
+	var b strings.Builder
+	b.WriteString(`Bearer realm="`)
+	b.WriteString(realm)
+	b.WriteByte('"')
+	if rfcError != "" {
+		b.WriteString(`, error="`)
+		b.WriteString(rfcError)
+		b.WriteByte('"')
+		if d := sanitizeQuoted(description); d != "" {
+			b.WriteString(`, error_description="`)
+			b.WriteString(d)
+			b.WriteByte('"')
+		}
+	}
+	return b.String()
+}
+
+// sanitizeQuoted keeps s within RFC 6750's %x20-21 / %x23-5B / %x5D-7E, so
+// it can sit in a quoted-string with no escape: '"' becomes '\”, '\'
+// becomes '/', other characters are dropped. It keeps at most 200 bytes.
+func sanitizeQuoted(s string) string {
+	const limit = 200
+	var b strings.Builder
+	for i := 0; i < len(s) && b.Len() < limit; i++ {
+		switch c := s[i]; {
+		case c == '"':
+			b.WriteByte('\'')
+		case c == '\\':
+			b.WriteByte('/')
+		case c >= 0x20 && c <= 0x7e:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
