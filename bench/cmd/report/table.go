@@ -82,7 +82,7 @@ func (t *table) benchRows(res map[string]bench.Result) {
 		if s.middleware {
 			peers = middlewarePeers
 		}
-		rw := row{figure: s.label, value: fmt.Sprintf("%.0f ns/op", r.NsPerOp), allocs: fmt.Sprintf("%.0f", r.AllocsPerOp), target: s.target}
+		rw := row{figure: s.label, value: fmt.Sprintf("%.0f ns/op (median %.0f)", r.NsPerOp, r.MedianNs), allocs: fmt.Sprintf("%.0f", r.AllocsPerOp), target: s.target}
 		rw.ratios[0] = ratio(r, limit)
 		for i, p := range peers {
 			rw.ratios[i+1] = ratio(r, res[p])
@@ -210,7 +210,8 @@ func (t *table) print(w io.Writer) {
 		}
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\n× columns: time per op of the row over the base (below 1 is faster). Peers are compared")
+	fmt.Fprintln(w, "\nns/op is the fastest of the interleaved rounds (noise on a shared machine only adds time), the")
+	fmt.Fprintln(w, "median follows. × columns: time per op of the row over the base (below 1 is faster). Peers are compared")
 	fmt.Fprintln(w, "verify-to-verify and middleware-to-middleware (golang-jwt has no middleware: its ParseWithClaims).")
 	fmt.Fprintf(w, "targets: %d PASS, %d MISS\n", pass, miss)
 }
