@@ -14,8 +14,24 @@ type authState struct {
 	resp   *responder // nil: the default responses
 }
 
-func withAuthState(ctx context.Context, st *authState) context.Context {
-	return context.WithValue(ctx, authStateKey{}, st)
+// authContext carries an authState in the context itself: one allocation
+// per request instead of one for the state and one for a value context.
+type authContext struct {
+	context.Context
+	st authState
+}
+
+// Value returns the request's authState for authStateKey and defers every
+// other key to the parent.
+func (c *authContext) Value(key any) any {
+	if key == (authStateKey{}) {
+		return &c.st
+	}
+	return c.Context.Value(key)
+}
+
+func withAuthState(ctx context.Context, st authState) context.Context {
+	return &authContext{Context: ctx, st: st}
 }
 
 func authStateFrom(ctx context.Context) *authState {
@@ -45,7 +61,7 @@ func SessionFromContext(ctx context.Context) (*Claims, bool) {
 // guards that read [SessionFromContext]; a nil claims stands for a
 // signed-out request.
 func ContextWithSession(ctx context.Context, claims *Claims) context.Context {
-	return withAuthState(ctx, &authState{claims: claims})
+	return withAuthState(ctx, authState{claims: claims})
 }
 
 // TokenFromContext returns the raw session token of a request the

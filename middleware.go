@@ -277,7 +277,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		w.Header().Add("Vary", "Authorization, Cookie")
+		addVary(w.Header())
 		st, err := m.authenticate(r)
 		m.setDebugHeaders(w, err)
 		if err != nil && !m.passesSignedOut(err) {
@@ -286,6 +286,21 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(withAuthState(r.Context(), st)))
 	})
+}
+
+// varyCredentials is the Vary value of every response the middleware
+// handles. Its capacity is its length, so an append by a later handler
+// copies it rather than writing into it.
+var varyCredentials = []string{"Authorization, Cookie"}[:1:1]
+
+// addVary adds the credentials to h's Vary header, without allocating when
+// h has no Vary yet.
+func addVary(h http.Header) {
+	if _, ok := h["Vary"]; !ok {
+		h["Vary"] = varyCredentials
+		return
+	}
+	h.Add("Vary", "Authorization, Cookie")
 }
 
 // bypass reports whether r passes untouched: skipped paths and CORS
@@ -323,8 +338,8 @@ func (m *Middleware) setDebugHeaders(w http.ResponseWriter, err error) {
 
 // authenticate extracts and verifies r's token. The state it returns is
 // signed out when err is not nil.
-func (m *Middleware) authenticate(r *http.Request) (*authState, error) {
-	st := &authState{resp: m.resp}
+func (m *Middleware) authenticate(r *http.Request) (authState, error) {
+	st := authState{resp: m.resp}
 	token, err := m.extract(r)
 	if err != nil {
 		return st, err
