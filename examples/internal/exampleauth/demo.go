@@ -46,7 +46,7 @@ func printDemo(opts Options, srv *clerktest.Server) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nDemo mode: CLERK_SECRET_KEY and CLERK_PUBLISHABLE_KEY are not set, so a local\n")
 	fmt.Fprintf(&b, "Clerk-compatible test server (clerktest) at %s plays the Clerk instance.\n", srv.URL())
-	fmt.Fprintf(&b, "Its tokens work against this process only and expire in %v.\n\n", DemoTokenLifetime)
+	fmt.Fprintf(&b, "Its tokens work against this process only and expire in %d minutes.\n\n", int(DemoTokenLifetime.Minutes()))
 	for _, u := range demoUsers() {
 		org := u.org
 		org.ID, org.Slug = demoOrg, "acme"
