@@ -21,8 +21,8 @@ import (
 // warmTimeout bounds the key fetch made at start-up.
 const warmTimeout = 5 * time.Second
 
-// Options configures an example app. The zero value runs in demo mode,
-// quietly.
+// Options configures an example app; it is a plain value, copied by New.
+// The zero value runs in demo mode.
 type Options struct {
 	// Clerk is the Clerk instance's configuration, usually
 	// clerkauth.ConfigFromEnv(). When it holds no key (SecretKey,
