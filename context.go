@@ -46,8 +46,10 @@ func authStateFrom(ctx context.Context) *authState {
 //
 // It works with any router that passes the request's context along: chi
 // and plain net/http directly, gin through c.Request.Context() and echo
-// through c.Request().Context(). The returned Claims are shared and MUST NOT
-// be modified.
+// through c.Request().Context(). Beware with gin: *gin.Context is itself a
+// context.Context, so SessionFromContext(c) compiles but finds nothing
+// unless the engine sets ContextWithFallback; pass c.Request.Context().
+// The returned Claims are shared and MUST NOT be modified.
 func SessionFromContext(ctx context.Context) (*Claims, bool) {
 	st := authStateFrom(ctx)
 	if st == nil || st.claims == nil {

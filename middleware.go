@@ -39,7 +39,8 @@ type MiddlewareOptions struct {
 
 	// PublishableKey selects the instance's suffixed session cookie,
 	// __session_<suffix> (see [CookieSuffix]), which is then preferred to
-	// __session. Without it only __session is read.
+	// __session. Default: the Verifier's Config.PublishableKey. Without
+	// either, only __session is read.
 	PublishableKey string
 
 	// DisableCookies reads the token from the Authorization header only.
@@ -211,6 +212,7 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	if m.logger == nil && m.sessions != nil {
 		m.logger = m.sessions.logger
 	}
+	m.suffix = v.cookieSuffix
 	if opts.PublishableKey != "" {
 		m.suffix = CookieSuffix(opts.PublishableKey)
 	}
@@ -380,13 +382,20 @@ func (m *Middleware) verify(ctx context.Context, token string) (*Claims, error) 
 	return m.fallback.verify(ctx, token, err)
 }
 
+// ErrRevokedLocallyOnly is returned by [Middleware.Revoke] when the session
+// was revoked in the Verifier's RevocationStore (its tokens are refused) but
+// Clerk was not told: no SessionsClient, or the call failed (the error
+// wraps the cause too). Any other error from Revoke means the local
+// revocation itself failed.
+var ErrRevokedLocallyOnly = errors.New("clerkauth: session revoked on this instance only, not at Clerk")
+
 // Revoke revokes the session at Clerk (POST /sessions/{id}/revoke) and
 // makes this instance reject its tokens at once, through the Verifier's
 // [RevocationStore] (every replica sharing the store, for a shared one).
 // The local revocation is recorded first, so it holds even when the call
-// to Clerk fails; the error then says so. Without a SessionsClient the
-// session is revoked locally only and an error matching ErrInvalidConfig
-// is returned.
+// to Clerk fails; the error then matches ErrRevokedLocallyOnly. Without a
+// SessionsClient the session is revoked locally only and the error matches
+// both ErrRevokedLocallyOnly and ErrInvalidConfig.
 func (m *Middleware) Revoke(ctx context.Context, sessionID string) error {
 	if err := m.v.MarkRevoked(ctx, sessionID); err != nil {
 		return err
@@ -395,10 +404,10 @@ func (m *Middleware) Revoke(ctx context.Context, sessionID string) error {
 		m.active.forget(sessionID)
 	}
 	if m.sessions == nil {
-		return fmt.Errorf("%w: Revoke needs MiddlewareOptions.SessionsClient: session revoked on this instance only", ErrInvalidConfig)
+		return fmt.Errorf("%w: %w: Revoke needs MiddlewareOptions.SessionsClient", ErrRevokedLocallyOnly, ErrInvalidConfig)
 	}
 	if _, err := m.sessions.Revoke(ctx, sessionID); err != nil {
-		return fmt.Errorf("clerkauth: session revoked on this instance but not at Clerk: %w", err)
+		return fmt.Errorf("%w: %w", ErrRevokedLocallyOnly, err)
 	}
 	return nil
 }

@@ -27,19 +27,20 @@ var defaultAlgorithms = []string{"RS256", "RS384", "RS512"}
 // concurrent use by multiple goroutines; create one per Clerk instance and
 // share it. Call Close when done with it to stop in-flight key fetches.
 type Verifier struct {
-	issuers     []string // exact; empty only with InsecureSkipIssuerCheck
-	skipIssuer  bool
-	parties     []string
-	audience    []string
-	leeway      time.Duration
-	allowPend   bool
-	algs        []string
-	now         func() time.Time
-	staticKey   *verifyKey  // from Config.JWTKey, or nil
-	remote      *remoteKeys // JWKS source, or nil
-	cache       *tokenCache // nil when disabled
-	revocations RevocationStore
-	maxLifetime time.Duration
+	issuers      []string // exact; empty only with InsecureSkipIssuerCheck
+	skipIssuer   bool
+	parties      []string
+	audience     []string
+	leeway       time.Duration
+	allowPend    bool
+	algs         []string
+	now          func() time.Time
+	staticKey    *verifyKey  // from Config.JWTKey, or nil
+	remote       *remoteKeys // JWKS source, or nil
+	cache        *tokenCache // nil when disabled
+	revocations  RevocationStore
+	maxLifetime  time.Duration
+	cookieSuffix string // of Config.PublishableKey, "" without one
 }
 
 // NewVerifier returns a Verifier for cfg. It fails closed, with an error
@@ -81,6 +82,7 @@ func (v *Verifier) setIssuers(cfg *Config) error {
 			return err
 		}
 		v.issuers = append(v.issuers, info.Issuer())
+		v.cookieSuffix = CookieSuffix(cfg.PublishableKey)
 	}
 	for _, iss := range cfg.Issuers {
 		if iss = strings.TrimSpace(iss); iss != "" {
