@@ -132,13 +132,17 @@ func TestRevoke(t *testing.T) {
 	// Clerk failing: still revoked locally, and the error says so.
 	err := e.m.Revoke(t.Context(), "sess_unknown")
 	assert.ErrorIs(t, err, ErrNotFound)
-	assert.Contains(t, err.Error(), "revoked on this instance but not at Clerk")
+	assert.ErrorIs(t, err, ErrRevokedLocallyOnly)
 	rec = serve(h, bearerRequest(e.token("sid", "sess_unknown")))
 	assert.Equal(t, 401, rec.Code)
 
 	// Without a client: local only.
 	local := e.middleware(MiddlewareOptions{})
-	assert.ErrorIs(t, local.Revoke(t.Context(), "sess_3"), ErrInvalidConfig)
+	err = local.Revoke(t.Context(), "sess_3")
+	assert.ErrorIs(t, err, ErrInvalidConfig)
+	assert.ErrorIs(t, err, ErrRevokedLocallyOnly)
 	assert.Equal(t, 401, serve(local.Handler(whoami), bearerRequest(e.token("sid", "sess_3"))).Code)
-	assert.ErrorIs(t, local.Revoke(t.Context(), ""), ErrInvalidConfig)
+	err = local.Revoke(t.Context(), "")
+	assert.ErrorIs(t, err, ErrInvalidConfig)
+	assert.NotErrorIs(t, err, ErrRevokedLocallyOnly, "nothing was revoked")
 }

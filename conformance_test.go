@@ -292,8 +292,8 @@ func TestBoundsMatchSpec(t *testing.T) {
 		}
 		for _, p := range []string{"/sessions/{session_id}/tokens", "/sessions/{session_id}/tokens/{template_name}"} {
 			exp := dig(spec, "paths", p, "post", "requestBody", "content", "application/json", "schema", "properties", "expires_in_seconds").(node)
-			if exp["minimum"] != float64(MinTokenLifetime) || exp["maximum"] != float64(MaxTokenLifetime) {
-				t.Errorf("%s %s: expires_in_seconds %v..%v; client %d..%d", version, p, exp["minimum"], exp["maximum"], MinTokenLifetime, MaxTokenLifetime)
+			if exp["minimum"] != float64(MinExpiresInSeconds) || exp["maximum"] != float64(MaxExpiresInSeconds) {
+				t.Errorf("%s %s: expires_in_seconds %v..%v; client %d..%d", version, p, exp["minimum"], exp["maximum"], MinExpiresInSeconds, MaxExpiresInSeconds)
 			}
 		}
 		retries := dig(spec, "x-speakeasy-retries", "backoff").(node)

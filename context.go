@@ -14,8 +14,24 @@ type authState struct {
 	resp   *responder // nil: the default responses
 }
 
-func withAuthState(ctx context.Context, st *authState) context.Context {
-	return context.WithValue(ctx, authStateKey{}, st)
+// authContext carries an authState in the context itself: one allocation
+// per request instead of one for the state and one for a value context.
+type authContext struct {
+	context.Context
+	st authState
+}
+
+// Value returns the request's authState for authStateKey and defers every
+// other key to the parent.
+func (c *authContext) Value(key any) any {
+	if key == (authStateKey{}) {
+		return &c.st
+	}
+	return c.Context.Value(key)
+}
+
+func withAuthState(ctx context.Context, st authState) context.Context {
+	return &authContext{Context: ctx, st: st}
 }
 
 func authStateFrom(ctx context.Context) *authState {
@@ -30,8 +46,10 @@ func authStateFrom(ctx context.Context) *authState {
 //
 // It works with any router that passes the request's context along: chi
 // and plain net/http directly, gin through c.Request.Context() and echo
-// through c.Request().Context(). The returned Claims are shared and MUST NOT
-// be modified.
+// through c.Request().Context(). Beware with gin: *gin.Context is itself a
+// context.Context, so SessionFromContext(c) compiles but finds nothing
+// unless the engine sets ContextWithFallback; pass c.Request.Context().
+// The returned Claims are shared and MUST NOT be modified.
 func SessionFromContext(ctx context.Context) (*Claims, bool) {
 	st := authStateFrom(ctx)
 	if st == nil || st.claims == nil {
@@ -45,7 +63,7 @@ func SessionFromContext(ctx context.Context) (*Claims, bool) {
 // guards that read [SessionFromContext]; a nil claims stands for a
 // signed-out request.
 func ContextWithSession(ctx context.Context, claims *Claims) context.Context {
-	return withAuthState(ctx, &authState{claims: claims})
+	return withAuthState(ctx, authState{claims: claims})
 }
 
 // TokenFromContext returns the raw session token of a request the

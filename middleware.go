@@ -39,7 +39,8 @@ type MiddlewareOptions struct {
 
 	// PublishableKey selects the instance's suffixed session cookie,
 	// __session_<suffix> (see [CookieSuffix]), which is then preferred to
-	// __session. Without it only __session is read.
+	// __session. Default: the Verifier's Config.PublishableKey. Without
+	// either, only __session is read.
 	PublishableKey string
 
 	// DisableCookies reads the token from the Authorization header only.
@@ -211,6 +212,7 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	if m.logger == nil && m.sessions != nil {
 		m.logger = m.sessions.logger
 	}
+	m.suffix = v.cookieSuffix
 	if opts.PublishableKey != "" {
 		m.suffix = CookieSuffix(opts.PublishableKey)
 	}
@@ -277,7 +279,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		w.Header().Add("Vary", "Authorization, Cookie")
+		addVary(w.Header())
 		st, err := m.authenticate(r)
 		m.setDebugHeaders(w, err)
 		if err != nil && !m.passesSignedOut(err) {
@@ -286,6 +288,21 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(withAuthState(r.Context(), st)))
 	})
+}
+
+// varyCredentials is the Vary value of every response the middleware
+// handles. Its capacity is its length, so an append by a later handler
+// copies it rather than writing into it.
+var varyCredentials = []string{"Authorization, Cookie"}[:1:1]
+
+// addVary adds the credentials to h's Vary header, without allocating when
+// h has no Vary yet.
+func addVary(h http.Header) {
+	if _, ok := h["Vary"]; !ok {
+		h["Vary"] = varyCredentials
+		return
+	}
+	h.Add("Vary", "Authorization, Cookie")
 }
 
 // bypass reports whether r passes untouched: skipped paths and CORS
@@ -323,8 +340,8 @@ func (m *Middleware) setDebugHeaders(w http.ResponseWriter, err error) {
 
 // authenticate extracts and verifies r's token. The state it returns is
 // signed out when err is not nil.
-func (m *Middleware) authenticate(r *http.Request) (*authState, error) {
-	st := &authState{resp: m.resp}
+func (m *Middleware) authenticate(r *http.Request) (authState, error) {
+	st := authState{resp: m.resp}
 	token, err := m.extract(r)
 	if err != nil {
 		return st, err
@@ -365,13 +382,20 @@ func (m *Middleware) verify(ctx context.Context, token string) (*Claims, error) 
 	return m.fallback.verify(ctx, token, err)
 }
 
+// ErrRevokedLocallyOnly is returned by [Middleware.Revoke] when the session
+// was revoked in the Verifier's RevocationStore (its tokens are refused) but
+// Clerk was not told: no SessionsClient, or the call failed (the error
+// wraps the cause too). Any other error from Revoke means the local
+// revocation itself failed.
+var ErrRevokedLocallyOnly = errors.New("clerkauth: session revoked on this instance only, not at Clerk")
+
 // Revoke revokes the session at Clerk (POST /sessions/{id}/revoke) and
 // makes this instance reject its tokens at once, through the Verifier's
 // [RevocationStore] (every replica sharing the store, for a shared one).
 // The local revocation is recorded first, so it holds even when the call
-// to Clerk fails; the error then says so. Without a SessionsClient the
-// session is revoked locally only and an error matching ErrInvalidConfig
-// is returned.
+// to Clerk fails; the error then matches ErrRevokedLocallyOnly. Without a
+// SessionsClient the session is revoked locally only and the error matches
+// both ErrRevokedLocallyOnly and ErrInvalidConfig.
 func (m *Middleware) Revoke(ctx context.Context, sessionID string) error {
 	if err := m.v.MarkRevoked(ctx, sessionID); err != nil {
 		return err
@@ -380,10 +404,10 @@ func (m *Middleware) Revoke(ctx context.Context, sessionID string) error {
 		m.active.forget(sessionID)
 	}
 	if m.sessions == nil {
-		return fmt.Errorf("%w: Revoke needs MiddlewareOptions.SessionsClient: session revoked on this instance only", ErrInvalidConfig)
+		return fmt.Errorf("%w: %w: Revoke needs MiddlewareOptions.SessionsClient", ErrRevokedLocallyOnly, ErrInvalidConfig)
 	}
 	if _, err := m.sessions.Revoke(ctx, sessionID); err != nil {
-		return fmt.Errorf("clerkauth: session revoked on this instance but not at Clerk: %w", err)
+		return fmt.Errorf("%w: %w", ErrRevokedLocallyOnly, err)
 	}
 	return nil
 }

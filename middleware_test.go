@@ -92,7 +92,7 @@ func TestMiddlewareRequiredMode(t *testing.T) {
 			return r
 		}, 401, "", `Bearer realm="api", error="invalid_token", error_description="token has expired"`, "token-expired"},
 	}
-	h := e.middleware(MiddlewareOptions{PublishableKey: testPK}).Handler(whoami)
+	h := e.middleware(MiddlewareOptions{}).Handler(whoami) // the cookie suffix comes from the Verifier's publishable key
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := serve(h, tt.req())

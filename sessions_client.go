@@ -19,10 +19,10 @@ import (
 const (
 	// MaxListLimit is the largest page size of [SessionsClient.List].
 	MaxListLimit = 500
-	// MinTokenLifetime and MaxTokenLifetime bound
+	// MinExpiresInSeconds and MaxExpiresInSeconds bound
 	// [CreateTokenParams.ExpiresInSeconds].
-	MinTokenLifetime = 30
-	MaxTokenLifetime = 315360000
+	MinExpiresInSeconds = 30
+	MaxExpiresInSeconds = 315360000
 )
 
 const (
@@ -362,8 +362,8 @@ func lastPage(p ListSessionsParams, list *SessionList) bool {
 // CreateTokenParams are the options of [SessionsClient.CreateToken] and
 // [SessionsClient.CreateTokenFromTemplate].
 type CreateTokenParams struct {
-	// ExpiresInSeconds overrides the token lifetime: MinTokenLifetime to
-	// MaxTokenLifetime seconds. 0 keeps the default lifetime (the session
+	// ExpiresInSeconds overrides the token lifetime: MinExpiresInSeconds to
+	// MaxExpiresInSeconds seconds. 0 keeps the default lifetime (the session
 	// token's or the template's) and sends no request body.
 	ExpiresInSeconds int
 }
@@ -373,8 +373,8 @@ func (p CreateTokenParams) body(op string) ([]byte, error) {
 	if p.ExpiresInSeconds == 0 {
 		return nil, nil
 	}
-	if p.ExpiresInSeconds < MinTokenLifetime || p.ExpiresInSeconds > MaxTokenLifetime {
-		return nil, argError(op, "expires_in_seconds must be between %d and %d", MinTokenLifetime, MaxTokenLifetime)
+	if p.ExpiresInSeconds < MinExpiresInSeconds || p.ExpiresInSeconds > MaxExpiresInSeconds {
+		return nil, argError(op, "expires_in_seconds must be between %d and %d", MinExpiresInSeconds, MaxExpiresInSeconds)
 	}
 	return []byte(`{"expires_in_seconds":` + strconv.Itoa(p.ExpiresInSeconds) + `}`), nil
 }

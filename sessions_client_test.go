@@ -274,11 +274,11 @@ func TestInvalidArgumentsSendNothing(t *testing.T) {
 			return nil
 		}},
 		{"lifetime 29", func(c *SessionsClient) error {
-			_, err := c.CreateToken(ctx, "sess_1", CreateTokenParams{ExpiresInSeconds: MinTokenLifetime - 1})
+			_, err := c.CreateToken(ctx, "sess_1", CreateTokenParams{ExpiresInSeconds: MinExpiresInSeconds - 1})
 			return err
 		}},
 		{"lifetime too long", func(c *SessionsClient) error {
-			_, err := c.CreateToken(ctx, "sess_1", CreateTokenParams{ExpiresInSeconds: MaxTokenLifetime + 1})
+			_, err := c.CreateToken(ctx, "sess_1", CreateTokenParams{ExpiresInSeconds: MaxExpiresInSeconds + 1})
 			return err
 		}},
 		{"negative lifetime", func(c *SessionsClient) error {

@@ -2,7 +2,6 @@ package clerkauth
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -16,16 +15,6 @@ type parsedToken struct {
 	signingInput string
 	sig          []byte
 	claims       *Claims
-}
-
-// joseHeader holds the header members clerkauth reads. Embedded keys (jwk,
-// jku, x5u, x5c) are never read: keys come only from the configured source.
-type joseHeader struct {
-	Alg  string          `json:"alg"`
-	Kid  string          `json:"kid"`
-	Typ  *string         `json:"typ"`
-	Cat  *string         `json:"cat"`
-	Crit json.RawMessage `json:"crit"`
 }
 
 // parse splits and decodes token and applies every check that needs no key:
@@ -74,26 +63,26 @@ func (v *Verifier) parseHeader(seg string, t *parsedToken) error {
 	if err != nil {
 		return verr(ReasonTokenInvalid, "header is not base64url")
 	}
-	var h joseHeader
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return verr(ReasonTokenInvalid, "header is not a JSON object")
+	h, err := decodeHeader(raw)
+	if err != nil {
+		return verrWrap(ReasonTokenInvalid, "header is not a valid JSON object", err)
 	}
 	if err := v.checkHeader(&h); err != nil {
 		return err
 	}
-	t.alg, t.kid = h.Alg, h.Kid
+	t.alg, t.kid = h.alg, h.kid
 	return nil
 }
 
 func (v *Verifier) checkHeader(h *joseHeader) error {
 	switch {
-	case !slices.Contains(v.algs, h.Alg):
+	case !slices.Contains(v.algs, h.alg):
 		return verr(ReasonTokenInvalidAlgorithm, "algorithm is not allowed")
-	case h.Typ != nil && *h.Typ != "JWT":
+	case h.hasTyp && h.typ != "JWT":
 		return verr(ReasonTokenInvalid, `typ must be "JWT" or absent`)
-	case h.Cat != nil && *h.Cat != categorySession && *h.Cat != categoryIgnore:
+	case h.hasCat && h.cat != categorySession && h.cat != categoryIgnore:
 		return verr(ReasonTokenTypeMismatch, "token category is not a session token")
-	case len(h.Crit) > 0 && string(h.Crit) != "null":
+	case h.hasCrit:
 		return verr(ReasonTokenInvalid, "critical header parameters are not supported")
 	}
 	return nil

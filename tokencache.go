@@ -1,50 +1,132 @@
 package clerkauth
 
 import (
-	lru "github.com/hashicorp/golang-lru/v2"
+	"hash/maphash"
+	"strings"
+	"sync"
 )
 
 const tokenCacheShards = 16
 
-// tokenCache remembers verified tokens, keyed by the whole token, across
-// shards so concurrent requests rarely meet on one lock. Hits take only a
-// read lock (Peek); eviction is therefore by insertion order, which suits
-// tokens that live about a minute.
+// tokenCache remembers verified tokens. A hit is a lock-free sync.Map load
+// (the map is a hash trie since Go 1.24), so concurrent requests with the
+// same token share no written memory; inserts and evictions are serialised
+// per shard, first in first out, which suits tokens that live about a
+// minute.
+//
+// An entry is keyed by the token's signature segment (a copy: a third of
+// the token) instead of the whole token, which keeps an entry well under
+// 2 KiB. The signature alone already pins the signing input: it was
+// verified over exactly one input, and another input with the same
+// signature under the same key would need a SHA-256 collision. So that a
+// token whose header or payload was altered is still rejected rather than
+// answered with the original's claims, the entry also holds the length and
+// a hash of the signing input under a per-cache random seed, and a hit
+// needs all three to match. Only verified tokens are ever stored.
 type tokenCache struct {
-	shards [tokenCacheShards]*lru.Cache[string, *Claims]
+	seed   maphash.Seed
+	m      sync.Map // signature segment → *cachedToken
+	shards [tokenCacheShards]evictionRing
+}
+
+// cachedToken is what a signature maps to.
+type cachedToken struct {
+	claims   *Claims
+	inputSum uint64 // maphash of the signing input
+	inputLen int
+}
+
+// evictionRing holds a shard's keys in insertion order.
+type evictionRing struct {
+	mu   sync.Mutex
+	keys []string // capacity of the shard
+	next int      // slot of the oldest key once full
+	n    int
 }
 
 func newTokenCache(size int) *tokenCache {
 	per := max(size/tokenCacheShards, 1)
-	c := &tokenCache{}
+	c := &tokenCache{seed: maphash.MakeSeed()}
 	for i := range c.shards {
-		c.shards[i], _ = lru.New[string, *Claims](per)
+		c.shards[i].keys = make([]string, per)
 	}
 	return c
 }
 
-// shard picks a shard from the token's last bytes: signature bytes, evenly
-// spread for genuine tokens (only verified tokens are ever stored).
-func (c *tokenCache) shard(token string) *lru.Cache[string, *Claims] {
+// shard picks a shard from the signature's last bytes, evenly spread for
+// genuine tokens.
+func (c *tokenCache) shard(sig string) *evictionRing {
 	var h uint32
-	for i := max(len(token)-4, 0); i < len(token); i++ {
-		h = h*31 + uint32(token[i])
+	for i := max(len(sig)-4, 0); i < len(sig); i++ {
+		h = h*31 + uint32(sig[i])
 	}
-	return c.shards[h%tokenCacheShards]
+	return &c.shards[h%tokenCacheShards]
+}
+
+// splitSigned splits a token into its signing input (up to the second dot)
+// and signature segment. A token with more dots gets a signature holding a
+// dot, which no cached token has. strings.IndexByte is vectorised, while
+// LastIndexByte walks the 342-byte signature one byte at a time.
+func splitSigned(token string) (input, sig string) {
+	i := strings.IndexByte(token, '.')
+	if i < 0 {
+		return token, ""
+	}
+	j := strings.IndexByte(token[i+1:], '.')
+	if j < 0 {
+		return token, ""
+	}
+	return token[:i+1+j], token[i+2+j:]
 }
 
 func (c *tokenCache) get(token string) (*Claims, bool) {
-	return c.shard(token).Peek(token)
+	input, sig := splitSigned(token)
+	if sig == "" {
+		return nil, false
+	}
+	v, ok := c.m.Load(sig)
+	if !ok {
+		return nil, false
+	}
+	e := v.(*cachedToken)
+	if e.inputLen != len(input) || e.inputSum != maphash.String(c.seed, input) {
+		return nil, false
+	}
+	return e.claims, true
 }
 
+// add stores a verified token, evicting its shard's oldest entry when the
+// shard is full. A token added twice (two concurrent first requests) keeps
+// its first entry.
 func (c *tokenCache) add(token string, claims *Claims) {
-	c.shard(token).Add(token, claims)
+	input, sig := splitSigned(token)
+	if sig == "" {
+		return
+	}
+	sig = strings.Clone(sig) // do not pin the whole token
+	e := &cachedToken{claims: claims, inputSum: maphash.String(c.seed, input), inputLen: len(input)}
+	r := c.shard(sig)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, loaded := c.m.LoadOrStore(sig, e); loaded {
+		return
+	}
+	if r.n == len(r.keys) {
+		c.m.Delete(r.keys[r.next])
+	} else {
+		r.n++
+	}
+	r.keys[r.next] = sig
+	r.next = (r.next + 1) % len(r.keys)
 }
 
 func (c *tokenCache) len() int {
 	n := 0
-	for _, s := range c.shards {
-		n += s.Len()
+	for i := range c.shards {
+		r := &c.shards[i]
+		r.mu.Lock()
+		n += r.n
+		r.mu.Unlock()
 	}
 	return n
 }

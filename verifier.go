@@ -27,19 +27,20 @@ var defaultAlgorithms = []string{"RS256", "RS384", "RS512"}
 // concurrent use by multiple goroutines; create one per Clerk instance and
 // share it. Call Close when done with it to stop in-flight key fetches.
 type Verifier struct {
-	issuers     []string // exact; empty only with InsecureSkipIssuerCheck
-	skipIssuer  bool
-	parties     []string
-	audience    []string
-	leeway      time.Duration
-	allowPend   bool
-	algs        []string
-	now         func() time.Time
-	staticKey   *verifyKey  // from Config.JWTKey, or nil
-	remote      *remoteKeys // JWKS source, or nil
-	cache       *tokenCache // nil when disabled
-	revocations RevocationStore
-	maxLifetime time.Duration
+	issuers      []string // exact; empty only with InsecureSkipIssuerCheck
+	skipIssuer   bool
+	parties      []string
+	audience     []string
+	leeway       time.Duration
+	allowPend    bool
+	algs         []string
+	now          func() time.Time
+	staticKey    *verifyKey  // from Config.JWTKey, or nil
+	remote       *remoteKeys // JWKS source, or nil
+	cache        *tokenCache // nil when disabled
+	revocations  RevocationStore
+	maxLifetime  time.Duration
+	cookieSuffix string // of Config.PublishableKey, "" without one
 }
 
 // NewVerifier returns a Verifier for cfg. It fails closed, with an error
@@ -81,6 +82,7 @@ func (v *Verifier) setIssuers(cfg *Config) error {
 			return err
 		}
 		v.issuers = append(v.issuers, info.Issuer())
+		v.cookieSuffix = CookieSuffix(cfg.PublishableKey)
 	}
 	for _, iss := range cfg.Issuers {
 		if iss = strings.TrimSpace(iss); iss != "" {
@@ -276,16 +278,21 @@ func (v *Verifier) verifyWith(t *parsedToken, k *verifyKey) error {
 	return nil
 }
 
+// hashSigningInput hashes the signing input. An input of ordinary size is
+// copied into a stack buffer: []byte(input) would allocate a heap copy of
+// it (a kilobyte for a typical token) on every cold verification.
 func hashSigningInput(alg, input string) (crypto.Hash, []byte) {
+	var buf [2048]byte
+	b := append(buf[:0], input...)
 	switch alg {
 	case "RS384":
-		sum := sha512.Sum384([]byte(input))
+		sum := sha512.Sum384(b)
 		return crypto.SHA384, sum[:]
 	case "RS512":
-		sum := sha512.Sum512([]byte(input))
+		sum := sha512.Sum512(b)
 		return crypto.SHA512, sum[:]
 	}
-	sum := sha256.Sum256([]byte(input))
+	sum := sha256.Sum256(b)
 	return crypto.SHA256, sum[:]
 }
 

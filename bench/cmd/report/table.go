@@ -1,0 +1,217 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/clerkauth/clerkauth/bench"
+)
+
+type row struct {
+	figure, value, allocs string
+	ratios                [4]string // × limit, × clerk-sdk-go, × go-jwt-middleware, × golang-jwt
+	target, verdict       string
+}
+
+type table struct{ rows []row }
+
+// benchSpec describes one benchmark row: its peers are the verify or the
+// middleware benchmarks of clerk-sdk-go, go-jwt-middleware and golang-jwt.
+type benchSpec struct {
+	name, label string
+	middleware  bool
+	target      string
+	check       func(r, limit bench.Result, all map[string]bench.Result) (bool, bool) // (pass, known)
+}
+
+var verifyPeers = [3]string{"ClerkSDKVerify", "Auth0Validator", "GolangJWT"}
+
+// golang-jwt has no middleware: its middleware column compares with its
+// ParseWithClaims.
+var middlewarePeers = [3]string{"ClerkSDKMiddleware", "Auth0Middleware", "GolangJWT"}
+
+func timesLimit(max float64) func(r, limit bench.Result, _ map[string]bench.Result) (bool, bool) {
+	return func(r, limit bench.Result, _ map[string]bench.Result) (bool, bool) {
+		return r.NsPerOp <= max*limit.NsPerOp, limit.Runs > 0
+	}
+}
+
+func specs() []benchSpec {
+	return []benchSpec{
+		{name: "Limit", label: "RSA limit: b64 decode + SHA-256 + rsa.VerifyPKCS1v15"},
+		{name: "VerifyCold", label: "clerkauth Verify cold (token cache off)", target: "≤ 1.20× limit", check: timesLimit(1.20)},
+		{name: "VerifyColdMiss", label: "clerkauth Verify cold (distinct tokens, miss + insert)", target: "≤ 1.20× limit", check: timesLimit(1.20)},
+		{name: "VerifyWarm", label: "clerkauth Verify warm (same token again)", target: "≤ 1/50 limit, ≤ 2 allocs",
+			check: func(r, limit bench.Result, _ map[string]bench.Result) (bool, bool) {
+				return r.NsPerOp*50 <= limit.NsPerOp && r.AllocsPerOp <= 2, limit.Runs > 0
+			}},
+		{name: "ClerkSDKVerify", label: "clerk-sdk-go v2 jwt.Verify (JWK in hand)"},
+		{name: "Auth0Validator", label: "go-jwt-middleware v2 validator (static key)"},
+		{name: "GolangJWT", label: "golang-jwt v5 ParseWithClaims (RS256 key)"},
+		{name: "MiddlewareCold", label: "clerkauth middleware cold (cache off)", middleware: true, target: "≤ 1.30× limit", check: timesLimit(1.30)},
+		{name: "MiddlewareWarm", label: "clerkauth middleware warm", middleware: true, target: "≥ 20× clerk-sdk-go mw throughput",
+			check: func(r, _ bench.Result, all map[string]bench.Result) (bool, bool) {
+				p, ok := all["ClerkSDKMiddleware"]
+				return p.NsPerOp >= 20*r.NsPerOp, ok
+			}},
+		{name: "MiddlewareWarmSingleCore", label: "clerkauth middleware warm, GOMAXPROCS=1", middleware: true},
+		{name: "MiddlewareWarmParallel", label: "clerkauth middleware warm, RunParallel (2 cores)", middleware: true,
+			target: "≥ 1.6× single-core warm throughput",
+			check: func(r, _ bench.Result, all map[string]bench.Result) (bool, bool) {
+				s, ok := all["MiddlewareWarmSingleCore"]
+				return s.NsPerOp >= 1.6*r.NsPerOp, ok
+			}},
+		{name: "ClerkSDKMiddleware", label: "clerk-sdk-go v2 WithHeaderAuthorization (loopback JWKS)", middleware: true},
+		{name: "Auth0Middleware", label: "go-jwt-middleware v2 CheckJWT", middleware: true},
+	}
+}
+
+func (t *table) benchRows(res map[string]bench.Result) {
+	limit := res["Limit"]
+	for _, s := range specs() {
+		r, ok := res[s.name]
+		if !ok {
+			t.rows = append(t.rows, row{figure: s.label, value: "not run", target: s.target, verdict: unknownIf(s.target)})
+			continue
+		}
+		peers := verifyPeers
+		if s.middleware {
+			peers = middlewarePeers
+		}
+		rw := row{figure: s.label, value: fmt.Sprintf("%.0f ns/op (median %.0f)", r.NsPerOp, r.MedianNs), allocs: fmt.Sprintf("%.0f", r.AllocsPerOp), target: s.target}
+		rw.ratios[0] = ratio(r, limit)
+		for i, p := range peers {
+			rw.ratios[i+1] = ratio(r, res[p])
+		}
+		if s.check != nil {
+			rw.verdict = verdict(s.check(r, limit, res))
+		}
+		if s.name == "MiddlewareWarmParallel" {
+			rw.value += fmt.Sprintf(" (%.2f× single-core)", res["MiddlewareWarmSingleCore"].NsPerOp/r.NsPerOp)
+		}
+		if s.name == "MiddlewareWarm" {
+			rw.value += fmt.Sprintf(" (%.0f× clerk-sdk mw)", res["ClerkSDKMiddleware"].NsPerOp/r.NsPerOp)
+		}
+		t.rows = append(t.rows, rw)
+	}
+}
+
+func unknownIf(target string) string {
+	if target == "" {
+		return ""
+	}
+	return "n/a"
+}
+
+func ratio(r, base bench.Result) string {
+	if base.Runs == 0 || base.NsPerOp == 0 {
+		return "-"
+	}
+	x := r.NsPerOp / base.NsPerOp
+	if x < 0.1 {
+		return fmt.Sprintf("1/%.0f", 1/x)
+	}
+	return fmt.Sprintf("%.2f×", x)
+}
+
+func verdict(pass, known bool) string {
+	switch {
+	case !known:
+		return "n/a"
+	case pass:
+		return "PASS"
+	}
+	return "MISS"
+}
+
+func (t *table) stormRows(rounds []bench.StormResult) {
+	var fetches, allowed, forged, bad int64
+	var quiet50, quiet99, storm50, storm99 []time.Duration
+	for _, r := range rounds {
+		fetches = max(fetches, r.StormFetches)
+		allowed = max(allowed, r.AllowedFetches)
+		forged += int64(r.ForgedSent)
+		bad += int64(r.ForgedAccepted + r.ValidErrors)
+		quiet50, quiet99 = append(quiet50, r.Quiet.P50), append(quiet99, r.Quiet.P99)
+		storm50, storm99 = append(storm50, r.Storm.P50), append(storm99, r.Storm.P99)
+	}
+	t.rows = append(t.rows, row{
+		figure: fmt.Sprintf("storm: JWKS fetches (%d forged random-kid tokens in %d rounds, cooldown %v)",
+			forged, len(rounds), rounds[0].Cooldown),
+		value: fmt.Sprintf("max %d fetch(es)/round", fetches), target: "≤ 1 per cooldown window",
+		verdict: verdict(fetches <= allowed && bad == 0, true),
+	})
+	q99, s99 := medianDur(quiet99), medianDur(storm99)
+	t.rows = append(t.rows, row{
+		figure: "storm: valid-request latency, quiet vs storm (median of rounds)",
+		value: fmt.Sprintf("p50 %v→%v, p99 %v→%v", round(medianDur(quiet50)), round(medianDur(storm50)),
+			round(q99), round(s99)),
+		target: "storm p99 ≤ 2× quiet p99", verdict: verdict(s99 <= 2*q99, q99 > 0),
+	})
+}
+
+func (t *table) memoryRow(m bench.CacheMemory, n int) {
+	t.rows = append(t.rows, row{
+		figure:  fmt.Sprintf("heap per cached verified token (%d of %d cached)", m.Entries, n),
+		value:   fmt.Sprintf("%.0f B/entry", m.BytesPerEntry),
+		target:  "≤ 2048 B",
+		verdict: verdict(m.BytesPerEntry <= 2048 && m.Entries == n, m.Entries > 0),
+	})
+}
+
+func (t *table) loadRows(res []bench.LoadResult) {
+	for _, l := range res {
+		t.rows = append(t.rows, row{
+			figure: fmt.Sprintf("load c=%d: protected vs unprotected (%v each, loopback)", l.Concurrency, l.Duration),
+			value: fmt.Sprintf("%.0f vs %.0f req/s (median slice ratio %.2f×), p99 %v vs %v", l.ProtectedRPS, l.UnprotectedRPS,
+				l.Ratio(), round(l.ProtectedP99), round(l.UnprotectedP99)),
+			allocs: "", target: "≥ 0.8× unprotected",
+			verdict: verdict(l.Ratio() >= 0.8 && l.Errors == 0, l.UnprotectedRPS > 0),
+		})
+	}
+}
+
+func medianDur(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	d = slices.Clone(d)
+	slices.Sort(d)
+	return d[len(d)/2]
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d > time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	case d > time.Microsecond:
+		return d.Round(100 * time.Nanosecond)
+	}
+	return d
+}
+
+func (t *table) print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "figure\tns/op or value\tallocs/op\t× limit\t× clerk-sdk-go\t× go-jwt-mw\t× golang-jwt\ttarget\tresult")
+	fmt.Fprintln(tw, strings.Repeat("-", 6)+"\t\t\t\t\t\t\t\t")
+	pass, miss := 0, 0
+	for _, r := range t.rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.figure, r.value, r.allocs,
+			r.ratios[0], r.ratios[1], r.ratios[2], r.ratios[3], r.target, r.verdict)
+		switch r.verdict {
+		case "PASS":
+			pass++
+		case "MISS":
+			miss++
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nns/op is the fastest of the interleaved rounds (noise on a shared machine only adds time), the")
+	fmt.Fprintln(w, "median follows. × columns: time per op of the row over the base (below 1 is faster). Peers are compared")
+	fmt.Fprintln(w, "verify-to-verify and middleware-to-middleware (golang-jwt has no middleware: its ParseWithClaims).")
+	fmt.Fprintf(w, "targets: %d PASS, %d MISS\n", pass, miss)
+}
