@@ -25,18 +25,25 @@ const (
 // one, "Bearer" without a token, or a token with characters outside RFC
 // 6750's b64token syntax.
 func BearerToken(r *http.Request) (string, error) {
+	return bearerToken(r, true)
+}
+
+// bearerToken is BearerToken; with checkChars false it leaves the
+// per-byte b64token check to the caller (the middleware runs it only for a
+// token that fails verification: one that verifies is base64url already).
+func bearerToken(r *http.Request, checkChars bool) (string, error) {
 	values := r.Header.Values("Authorization")
 	switch len(values) {
 	case 0:
 		return "", nil
 	case 1:
-		return parseAuthorization(values[0])
+		return parseAuthorization(values[0], checkChars)
 	}
 	return "", invalidRequest("several Authorization headers")
 }
 
 // parseAuthorization reads one Authorization header value.
-func parseAuthorization(value string) (string, error) {
+func parseAuthorization(value string, checkChars bool) (string, error) {
 	value = strings.TrimSpace(value)
 	if value == "" {
 		return "", invalidRequest("empty Authorization header")
@@ -47,27 +54,33 @@ func parseAuthorization(value string) (string, error) {
 	}
 	switch {
 	case strings.EqualFold(scheme, "Bearer"):
-		return checkB64Token(strings.TrimSpace(rest))
+		return checkB64Token(strings.TrimSpace(rest), checkChars)
 	case !hasRest && strings.Count(value, ".") == 2:
-		return checkB64Token(value) // a bare JWT, as Clerk's SDKs accept
+		return checkB64Token(value, checkChars) // a bare JWT, as Clerk's SDKs accept
 	}
 	return "", nil // another scheme: no bearer credentials
 }
 
 // checkB64Token validates the b64token syntax of RFC 6750 §2.1:
 // 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-func checkB64Token(tok string) (string, error) {
+// With checkChars false only the shape is checked.
+func checkB64Token(tok string, checkChars bool) (string, error) {
 	if tok == "" {
 		return "", invalidRequest("Bearer scheme without a token")
 	}
 	body := strings.TrimRight(tok, "=")
-	if body == "" {
-		return "", invalidRequest("bearer token is not a b64token")
-	}
-	if !allB64TokenChars(body) {
-		return "", invalidRequest("bearer token is not a b64token")
+	if body == "" || checkChars && !allB64TokenChars(body) {
+		return "", errNotB64Token()
 	}
 	return tok, nil
+}
+
+func errNotB64Token() error { return invalidRequest("bearer token is not a b64token") }
+
+// isB64Token reports whether tok has the b64token syntax.
+func isB64Token(tok string) bool {
+	body := strings.TrimRight(tok, "=")
+	return body != "" && allB64TokenChars(body)
 }
 
 // b64tokenLow and b64tokenHigh are the b64token characters as bit sets

@@ -342,7 +342,7 @@ func (m *Middleware) setDebugHeaders(w http.ResponseWriter, err error) {
 // signed out when err is not nil.
 func (m *Middleware) authenticate(r *http.Request) (authState, error) {
 	st := authState{resp: m.resp}
-	token, err := m.extract(r)
+	token, fromHeader, err := m.extract(r)
 	if err != nil {
 		return st, err
 	}
@@ -351,25 +351,31 @@ func (m *Middleware) authenticate(r *http.Request) (authState, error) {
 	}
 	c, err := m.verify(r.Context(), token)
 	if err != nil {
+		if fromHeader && !isB64Token(token) {
+			return st, errNotB64Token() // malformed credentials: 400, not 401
+		}
 		return st, err
 	}
 	st.claims, st.token = c, token
 	return st, nil
 }
 
-func (m *Middleware) extract(r *http.Request) (string, error) {
+// extract finds r's token. fromHeader reports a token of the Authorization
+// header, whose b64token syntax is still to be checked if it fails to
+// verify: the per-byte check is skipped for tokens that verify.
+func (m *Middleware) extract(r *http.Request) (token string, fromHeader bool, err error) {
 	if m.extractor != nil {
 		tok, err := m.extractor(r)
 		if err != nil {
-			return "", &requestError{msg: "token extractor failed", err: err}
+			return "", false, &requestError{msg: "token extractor failed", err: err}
 		}
-		return tok, nil
+		return tok, false, nil
 	}
-	tok, err := BearerToken(r)
+	tok, err := bearerToken(r, false)
 	if err != nil || tok != "" || !m.cookies {
-		return tok, err
+		return tok, tok != "", err
 	}
-	return cookieToken(r, m.suffix), nil
+	return cookieToken(r, m.suffix), false, nil
 }
 
 // verify verifies token networklessly, then online when that cannot decide

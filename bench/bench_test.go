@@ -103,6 +103,26 @@ func BenchmarkVerifyWarm(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifyWarmParallel is the warm Verify on every core: the hot
+// path without net/http's allocations, to show that nothing in clerkauth
+// serialises concurrent requests.
+func BenchmarkVerifyWarmParallel(b *testing.B) {
+	v := newVerifier(b, 0)
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, fx.Token); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := v.Verify(ctx, fx.Token); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 func BenchmarkClerkSDKVerify(b *testing.B) {
 	sdk, err := NewClerkSDK(keySrv, fx.JWKS)
 	if err != nil {

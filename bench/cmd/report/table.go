@@ -49,6 +49,7 @@ func specs() []benchSpec {
 			check: func(r, limit bench.Result, _ map[string]bench.Result) (bool, bool) {
 				return r.NsPerOp*50 <= limit.NsPerOp && r.AllocsPerOp <= 2, limit.Runs > 0
 			}},
+		{name: "VerifyWarmParallel", label: "clerkauth Verify warm, RunParallel (2 cores)"},
 		{name: "ClerkSDKVerify", label: "clerk-sdk-go v2 jwt.Verify (JWK in hand)"},
 		{name: "Auth0Validator", label: "go-jwt-middleware v2 validator (static key)"},
 		{name: "GolangJWT", label: "golang-jwt v5 ParseWithClaims (RS256 key)"},
@@ -92,6 +93,9 @@ func (t *table) benchRows(res map[string]bench.Result) {
 		}
 		if s.name == "MiddlewareWarmParallel" {
 			rw.value += fmt.Sprintf(" (%.2f× single-core)", res["MiddlewareWarmSingleCore"].NsPerOp/r.NsPerOp)
+		}
+		if s.name == "VerifyWarmParallel" {
+			rw.value += fmt.Sprintf(" (%.2f× one goroutine)", res["VerifyWarm"].NsPerOp/r.NsPerOp)
 		}
 		if s.name == "MiddlewareWarm" {
 			rw.value += fmt.Sprintf(" (%.0f× clerk-sdk mw)", res["ClerkSDKMiddleware"].NsPerOp/r.NsPerOp)
