@@ -32,6 +32,11 @@ var (
 	// POST /sessions/{id}/verify) is deprecated and pending removal.
 	ErrEndpointDeprecated = errors.New("clerkauth: endpoint deprecated")
 
+	// ErrUnexpectedResponse is returned for a successful (2xx) answer whose
+	// body is not what the operation expects: not JSON, cut short, or
+	// missing the object's ID. The error also wraps the decoding cause.
+	ErrUnexpectedResponse = errors.New("clerkauth: unexpected response from Clerk")
+
 	// ErrInvalidArgument is returned, before any request is sent, for an
 	// argument the API would reject or that is unsafe to put in a URL: an
 	// empty ID, an ID with '/' or a dot segment, an out-of-range limit or

@@ -40,7 +40,7 @@ func (c *SessionsClient) do(ctx context.Context, r apiRequest, decode func([]byt
 		o := c.attempt(ctx, r)
 		if o.apiErr == nil && o.err == nil {
 			if err := decode(o.body); err != nil {
-				return fmt.Errorf("clerkauth: %s: unexpected answer: %w", r.op, err)
+				return fmt.Errorf("%w: %s: %w", ErrUnexpectedResponse, r.op, err)
 			}
 			return nil
 		}

@@ -121,6 +121,7 @@ func TestFaultSessionsAPIMalformedBody(t *testing.T) {
 			assert.ErrorAs(t, err, &syntax)
 			var ae *clerkauth.APIError
 			assert.False(t, errors.As(err, &ae), "a 200 is not an APIError")
+			assert.ErrorIs(t, err, clerkauth.ErrUnexpectedResponse)
 			for _, s := range apiSentinels {
 				assert.NotErrorIs(t, err, s)
 			}

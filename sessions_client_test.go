@@ -211,7 +211,7 @@ func TestSessionNullsAndZeroTimes(t *testing.T) {
 func TestSessionAnswerWithoutID(t *testing.T) {
 	for _, body := range []string{`{}`, `null`, `{"object":"session"}`, `not json`, ``} {
 		c, _, _ := newFakeClient(t, Config{}, func(_ int, w http.ResponseWriter, _ *http.Request) { answer(w, 200, body) })
-		if s, err := c.Get(t.Context(), "sess_1"); err == nil || !strings.Contains(err.Error(), "get session: unexpected answer") {
+		if s, err := c.Get(t.Context(), "sess_1"); err == nil || !errors.Is(err, ErrUnexpectedResponse) || !strings.Contains(err.Error(), "get session") {
 			t.Errorf("body %q: got %+v, %v; want an unexpected answer error", body, s, err)
 		}
 	}
