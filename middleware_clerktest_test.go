@@ -3,6 +3,7 @@ package clerkauth
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -87,4 +88,38 @@ func TestGuardsWithClerktestTokens(t *testing.T) {
 			assert.Equal(t, tt.want, rec.Code, rec.Body.String())
 		})
 	}
+}
+
+// TestFallbackAndActiveSessionFaultsAgainstClerktest uses a client on the
+// default (current) API version: the fallback's verify calls must still
+// reach the endpoint, pinned to the last version that has it, and a Sessions
+// API outage must answer 503 on routes needing an active-session check.
+func TestFallbackAndActiveSessionFaultsAgainstClerktest(t *testing.T) {
+	a, _, _ := testKeys(t)
+	srv := clerktest.NewServer(clerktest.Config{SigningKey: a})
+	t.Cleanup(srv.Close)
+	cfg := Config{
+		SecretKey: srv.SecretKey(), PublishableKey: srv.PublishableKey(), APIURL: srv.APIURL(),
+		MaxRetries: -1, Now: srv.Clock().Now,
+	}
+	v := newTestVerifier(t, cfg)
+	client, err := NewSessionsClient(cfg)
+	require.NoError(t, err)
+	m, err := NewMiddleware(v, MiddlewareOptions{SessionsClient: client, OnlineFallback: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	sess := srv.CreateSession(clerktest.SessionParams{})
+	tok := srv.MustToken(sess.ID)
+
+	srv.SetFault(clerktest.EndpointAPIJWKS, clerktest.Fault{Status: http.StatusBadGateway})
+	rec := serve(m.Handler(whoami), bearerRequest(tok))
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	assert.Equal(t, 1, srv.Requests(clerktest.EndpointSessionVerify))
+
+	srv.ClearFaults()
+	srv.SetFault(clerktest.EndpointSessionGet, clerktest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: 9 * time.Second})
+	rec = serve(m.Handler(m.RequireActiveSession(whoami)), bearerRequest(srv.MustToken(sess.ID, clerktest.WithClaims(map[string]any{"jti": "second"}))))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	assert.Equal(t, "9", rec.Header().Get("Retry-After"))
+	assert.Empty(t, rec.Header().Get("WWW-Authenticate"), "an outage is not a challenge")
 }
