@@ -108,6 +108,7 @@ type VerificationError struct {
 	Err error
 }
 
+// Error returns "clerkauth: <reason>: <message>[: <cause>]".
 func (e *VerificationError) Error() string {
 	var b strings.Builder
 	b.WriteString("clerkauth: ")
