@@ -146,7 +146,9 @@ type Config struct {
 	Revocations RevocationStore
 
 	// HTTPClient is used for every request to Clerk. Default a client with a
-	// 10 s timeout. Requests also honour the caller's context.
+	// 10 s timeout that never follows redirects (Clerk does not redirect, and
+	// the secret key must not follow one). Requests also honour the caller's
+	// context.
 	HTTPClient *http.Client
 
 	// MaxRetries is the number of retries after a failed request to Clerk
@@ -198,6 +200,36 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// checkHeaderValues rejects values that travel in request headers and
+// could not be sent as they are: a secret key with spaces or control
+// characters, a UserAgent with control characters, an APIVersion that is
+// not a YYYY-MM-DD date. NewVerifier and NewSessionsClient share it.
+func (cfg *Config) checkHeaderValues() error {
+	switch {
+	case !headerSafe(cfg.SecretKey) || strings.ContainsRune(cfg.SecretKey, ' '):
+		return fmt.Errorf("%w: SecretKey contains spaces or control characters", ErrInvalidConfig)
+	case !headerSafe(cfg.UserAgent):
+		return fmt.Errorf("%w: UserAgent contains control characters", ErrInvalidConfig)
+	}
+	if cfg.APIVersion == "" {
+		return nil
+	}
+	if _, err := time.Parse(time.DateOnly, cfg.APIVersion); err != nil {
+		return fmt.Errorf("%w: APIVersion %q is not a YYYY-MM-DD date", ErrInvalidConfig, excerpt([]byte(cfg.APIVersion), 32))
+	}
+	return nil
+}
+
+// defaultHTTPClient is the client used when Config.HTTPClient is nil. Clerk
+// never redirects: a redirect is answered as an error rather than followed
+// with the secret key.
+func defaultHTTPClient() *http.Client {
+	return &http.Client{
+		Timeout:       defaultHTTPTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // PublishableKeyInfo is what a publishable key encodes.

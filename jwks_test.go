@@ -208,13 +208,14 @@ func TestJWKSColdStartFailures(t *testing.T) {
 	}{
 		{"bad secret key is not retried", http.StatusUnauthorized, ReasonSecretKeyInvalid, 1},
 		{"not found is not retried", http.StatusNotFound, ReasonJWKRemoteFailedToLoad, 1},
+		{"redirects are not followed", http.StatusFound, ReasonJWKRemoteFailedToLoad, 1},
 		{"server errors are retried", http.StatusBadGateway, ReasonJWKRemoteFailedToLoad, 1 + DefaultMaxRetries},
 		{"rate limits are retried", http.StatusTooManyRequests, ReasonJWKRemoteFailedToLoad, 1 + DefaultMaxRetries},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newJWKSFixture(t, nil, jwkOf("ins_a", "RS256", &a.PublicKey))
-			f.srv.set(func(s *jwksServer) { s.status = tt.status })
+			f.srv.set(func(s *jwksServer) { s.status, s.header = tt.status, http.Header{"Location": {"/elsewhere"}} })
 			tok := f.token(t, "ins_a", nil)
 			_, err := f.v.Verify(context.Background(), tok)
 			require.ErrorIs(t, err, ErrKeysUnavailable)

@@ -11,15 +11,17 @@ import (
 	"github.com/clerkauth/clerkauth/clerktest"
 )
 
-// TestMiddlewareAgainstClerktest runs the Sessions API paths against the
-// Clerk-compatible server rather than the hand-written fake.
-func TestMiddlewareAgainstClerktest(t *testing.T) {
+// newClerktestMiddleware returns a clerktest server and a middleware on it
+// with a SessionsClient on apiVersion ("" for the default) and the online
+// fallback on, sharing the server's clock.
+func newClerktestMiddleware(t *testing.T, apiVersion string) (*clerktest.Server, *Middleware) {
+	t.Helper()
 	a, _, _ := testKeys(t)
 	srv := clerktest.NewServer(clerktest.Config{SigningKey: a})
 	t.Cleanup(srv.Close)
 	cfg := Config{
 		SecretKey: srv.SecretKey(), PublishableKey: srv.PublishableKey(), APIURL: srv.APIURL(),
-		APIVersion: "2025-03-12", MaxRetries: -1, Now: srv.Clock().Now,
+		APIVersion: apiVersion, MaxRetries: -1, Now: srv.Clock().Now,
 	}
 	v := newTestVerifier(t, cfg)
 	client, err := NewSessionsClient(cfg)
@@ -27,6 +29,13 @@ func TestMiddlewareAgainstClerktest(t *testing.T) {
 	m, err := NewMiddleware(v, MiddlewareOptions{SessionsClient: client, OnlineFallback: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close() })
+	return srv, m
+}
+
+// TestMiddlewareAgainstClerktest runs the Sessions API paths against the
+// Clerk-compatible server rather than the hand-written fake.
+func TestMiddlewareAgainstClerktest(t *testing.T) {
+	srv, m := newClerktestMiddleware(t, "2025-03-12")
 	h := m.Handler(m.RequireActiveSession(whoami))
 
 	sess := srv.CreateSession(clerktest.SessionParams{UserID: "user_1"})
@@ -95,19 +104,7 @@ func TestGuardsWithClerktestTokens(t *testing.T) {
 // reach the endpoint, pinned to the last version that has it, and a Sessions
 // API outage must answer 503 on routes needing an active-session check.
 func TestFallbackAndActiveSessionFaultsAgainstClerktest(t *testing.T) {
-	a, _, _ := testKeys(t)
-	srv := clerktest.NewServer(clerktest.Config{SigningKey: a})
-	t.Cleanup(srv.Close)
-	cfg := Config{
-		SecretKey: srv.SecretKey(), PublishableKey: srv.PublishableKey(), APIURL: srv.APIURL(),
-		MaxRetries: -1, Now: srv.Clock().Now,
-	}
-	v := newTestVerifier(t, cfg)
-	client, err := NewSessionsClient(cfg)
-	require.NoError(t, err)
-	m, err := NewMiddleware(v, MiddlewareOptions{SessionsClient: client, OnlineFallback: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = m.Close() })
+	srv, m := newClerktestMiddleware(t, "")
 	sess := srv.CreateSession(clerktest.SessionParams{})
 	tok := srv.MustToken(sess.ID)
 

@@ -77,65 +77,35 @@ func (c *SessionsClient) pinnedTo(version string) *SessionsClient {
 // must be https, or http to a loopback host (for local test servers). A
 // configuration it cannot use yields an error matching [ErrInvalidConfig].
 func NewSessionsClient(cfg Config) (*SessionsClient, error) {
+	if cfg.SecretKey == "" {
+		return nil, fmt.Errorf("%w: SecretKey is required by the sessions client", ErrInvalidConfig)
+	}
+	if err := cfg.checkHeaderValues(); err != nil {
+		return nil, err
+	}
+	base, err := parseAPIURL(orDefault(cfg.APIURL, DefaultAPIURL))
+	if err != nil {
+		return nil, err
+	}
 	c := &SessionsClient{
+		baseURL:    base,
 		secretKey:  cfg.SecretKey,
-		apiVersion: firstNonEmpty(cfg.APIVersion, DefaultAPIVersion),
-		userAgent:  userAgentProduct,
+		apiVersion: orDefault(cfg.APIVersion, DefaultAPIVersion),
+		userAgent:  userAgent(cfg.UserAgent),
 		httpClient: cfg.HTTPClient,
-		maxRetries: cfg.MaxRetries,
+		maxRetries: retriesOf(cfg.MaxRetries),
 		now:        cfg.Now,
 		logger:     cfg.Logger,
 		sleep:      sleepContext,
 		jitter:     randomJitter,
 	}
-	if err := c.checkCredentials(cfg); err != nil {
-		return nil, err
-	}
-	base, err := parseAPIURL(firstNonEmpty(cfg.APIURL, DefaultAPIURL))
-	if err != nil {
-		return nil, err
-	}
-	c.baseURL = base
-	if cfg.UserAgent != "" {
-		c.userAgent += " " + cfg.UserAgent
-	}
-	c.applyDefaults()
-	return c, nil
-}
-
-func (c *SessionsClient) checkCredentials(cfg Config) error {
-	switch {
-	case cfg.SecretKey == "":
-		return fmt.Errorf("%w: SecretKey is required by the sessions client", ErrInvalidConfig)
-	case !headerSafe(cfg.SecretKey) || strings.ContainsRune(cfg.SecretKey, ' '):
-		return fmt.Errorf("%w: SecretKey contains spaces or control characters", ErrInvalidConfig)
-	case !headerSafe(cfg.UserAgent):
-		return fmt.Errorf("%w: UserAgent contains control characters", ErrInvalidConfig)
-	}
-	if _, err := time.Parse(time.DateOnly, c.apiVersion); err != nil {
-		return fmt.Errorf("%w: APIVersion %q is not a YYYY-MM-DD date", ErrInvalidConfig, excerpt([]byte(c.apiVersion), 32))
-	}
-	return nil
-}
-
-func (c *SessionsClient) applyDefaults() {
 	if c.httpClient == nil {
-		c.httpClient = &http.Client{
-			Timeout: defaultHTTPTimeout,
-			// The API never redirects; a redirect is answered as an error
-			// rather than followed with the secret key.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	}
-	switch {
-	case c.maxRetries == 0:
-		c.maxRetries = DefaultMaxRetries
-	case c.maxRetries < 0:
-		c.maxRetries = 0
+		c.httpClient = defaultHTTPClient()
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
+	return c, nil
 }
 
 // parseAPIURL checks the Backend API base URL and returns it without a

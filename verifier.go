@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -141,6 +140,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	case cfg.Leeway == NoLeeway:
 		cfg.Leeway = 0
 	}
+	if err := cfg.checkHeaderValues(); err != nil {
+		return cfg, err
+	}
 	var err error
 	if cfg.JWKSURL != "" {
 		if cfg.JWKSURL, err = parseServiceURL("JWKSURL", cfg.JWKSURL); err != nil {
@@ -160,7 +162,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		cfg.HTTPClient = defaultHTTPClient()
 	}
 	if cfg.Revocations == nil {
 		cfg.Revocations = NewMemoryRevocationStore(cfg.Now)

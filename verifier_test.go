@@ -39,6 +39,8 @@ func TestNewVerifierValidatesConfig(t *testing.T) {
 		{"bad api url", Config{SecretKey: testSecret, PublishableKey: testPK, APIURL: "ftp://x"}, "APIURL"},
 		{"secret over plain http", Config{SecretKey: testSecret, PublishableKey: testPK, APIURL: "http://api.example.test/v1"}, "https"},
 		{"jwks over plain http", Config{JWKSURL: "http://clerk.example.test/.well-known/jwks.json", PublishableKey: testPK}, "JWKSURL"},
+		{"secret key with a newline", Config{SecretKey: testSecret + "\nX-Evil: 1", PublishableKey: testPK}, "SecretKey"},
+		{"api version not a date", Config{SecretKey: testSecret, PublishableKey: testPK, APIVersion: "latest"}, "APIVersion"},
 		{"http to loopback", Config{SecretKey: testSecret, PublishableKey: testPK, APIURL: "http://127.0.0.1:9/v1"}, ""},
 	}
 	for _, tt := range tests {
