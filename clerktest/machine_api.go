@@ -125,7 +125,9 @@ func machineTTL(params map[string]any) (time.Duration, *httpError) {
 	return time.Duration(*ttl) * time.Second, nil
 }
 
-func errMachineNotFound(id string) *httpError { return errNotFound("No machine was found with id " + id) }
+func errMachineNotFound(id string) *httpError {
+	return errNotFound("No machine was found with id " + id)
+}
 
 // withMachine runs f on machine {id} under s.mu and answers its result, or
 // 404 for an unknown machine.

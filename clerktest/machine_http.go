@@ -270,7 +270,9 @@ func stringPtr(s string, set bool) *string {
 }
 
 // expiredAt reports whether an expiration (zero: never) has passed at now.
-func expiredAt(expiration, now time.Time) bool { return !expiration.IsZero() && !now.Before(expiration) }
+func expiredAt(expiration, now time.Time) bool {
+	return !expiration.IsZero() && !now.Before(expiration)
+}
 
 // lifetimeEnd returns the expiration of a credential created at now that
 // lives for d (0: never).
