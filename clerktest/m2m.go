@@ -22,7 +22,7 @@ const (
 	FormatJWT = "jwt"
 )
 
-// M2MReservedClaims are the claims Clerk sets in every JWT M2M token; a
+// m2mReservedClaims are the claims Clerk sets in every JWT M2M token; a
 // token's custom claims may not contain them.
 var m2mReservedClaims = []string{"iss", "sub", "exp", "nbf", "iat", "jti"}
 
