@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -400,3 +401,51 @@ func mustKey(t *testing.T) *rsa.PrivateKey {
 }
 
 func userID(fill string) string { return "user_" + strings.Repeat(fill, 27) }
+
+// Concurrent creation, verification and revocation keep the counts exact
+// (and, under -race, show the store is safely locked).
+func TestMachineCredentialsConcurrently(t *testing.T) {
+	srv := newServer(t, clerktest.Config{})
+	caller, target, _ := trio(t, srv)
+	// post does not use t: FailNow may not run outside the test goroutine.
+	post := func(path, body, key string) int {
+		req, err := http.NewRequest("POST", srv.URL()+path, strings.NewReader(body))
+		if err != nil {
+			return -1
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			return -1
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const n = 16
+	var wg sync.WaitGroup
+	statuses := make([][3]int, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, err := srv.CreateM2MToken(caller.ID, clerktest.M2MTokenParams{})
+			key, err2 := srv.CreateAPIKey(clerktest.APIKeyParams{Subject: userID("c")})
+			if err != nil || err2 != nil {
+				return
+			}
+			statuses[i][0] = post("/m2m_tokens/verify", `{"token":"`+tok.Token+`"}`, target.SecretKey)
+			statuses[i][1] = post("/api_keys/verify", `{"secret":"`+key.Secret+`"}`, srv.SecretKey())
+			if srv.RevokeM2MToken(tok.ID, "") == nil {
+				statuses[i][2] = post("/m2m_tokens/verify", `{"token":"`+tok.Token+`"}`, srv.SecretKey())
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		equal(t, statuses[i], [3]int{200, 200, 404}, "goroutine %d", i)
+	}
+	equal(t, srv.Requests(clerktest.EndpointM2MVerify), 2*n)
+	equal(t, srv.Requests(clerktest.EndpointAPIKeyVerify), n)
+	r := call(t, srv, "GET", "/m2m_tokens?subject="+caller.ID+"&revoked=true&limit=100", "", nil)
+	equal(t, len(r.json(t)["m2m_tokens"].([]any)), n)
+}
