@@ -3,7 +3,6 @@ package clerktest
 import (
 	"crypto/subtle"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -28,6 +27,7 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, "POST /v1/sessions/{id}/verify", EndpointSessionVerify, true, s.verifySession)
 	s.handle(mux, "POST /v1/sessions/{id}/tokens", EndpointSessionToken, true, s.createToken)
 	s.handle(mux, "POST /v1/sessions/{id}/tokens/{template}", EndpointSessionTemplateToken, true, s.createToken)
+	s.machineRoutes(mux)
 	s.handle(mux, "/", EndpointOther, false, func(w http.ResponseWriter, r *http.Request) {
 		writeHTTPError(w, errNotFound("The requested resource "+r.Method+" "+r.URL.Path+" was not found"))
 	})
@@ -62,10 +62,9 @@ func (s *Server) checkBackendRequest(r *http.Request) *httpError {
 
 // checkSecretKey accepts "Bearer <secret key>" (scheme case-insensitive).
 func (s *Server) checkSecretKey(auth string) *httpError {
-	scheme, key, ok := strings.Cut(strings.TrimSpace(auth), " ")
-	key = strings.TrimSpace(key)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
-		return errFormatInvalid()
+	key, e := bearerKey(auth)
+	if e != nil {
+		return e
 	}
 	if subtle.ConstantTimeCompare([]byte(key), []byte(s.secretKey)) != 1 {
 		return errKeyInvalid()

@@ -22,6 +22,31 @@ const (
 	EndpointSessionVerify        Endpoint = "POST /v1/sessions/{id}/verify"
 	EndpointSessionToken         Endpoint = "POST /v1/sessions/{id}/tokens"
 	EndpointSessionTemplateToken Endpoint = "POST /v1/sessions/{id}/tokens/{template}"
+
+	// Machine authentication routes. Each is served both under /v1 and
+	// without it (Clerk's JS SDK calls the M2M token, API key and OAuth
+	// token routes without /v1); the two count as one Endpoint.
+	EndpointMachineList            Endpoint = "GET /v1/machines"
+	EndpointMachineCreate          Endpoint = "POST /v1/machines"
+	EndpointMachineGet             Endpoint = "GET /v1/machines/{id}"
+	EndpointMachineUpdate          Endpoint = "PATCH /v1/machines/{id}"
+	EndpointMachineDelete          Endpoint = "DELETE /v1/machines/{id}"
+	EndpointMachineSecretKey       Endpoint = "GET /v1/machines/{id}/secret_key"
+	EndpointMachineSecretKeyRotate Endpoint = "POST /v1/machines/{id}/secret_key/rotate"
+	EndpointMachineScopeCreate     Endpoint = "POST /v1/machines/{id}/scopes"
+	EndpointMachineScopeDelete     Endpoint = "DELETE /v1/machines/{id}/scopes/{other}"
+	EndpointM2MCreate              Endpoint = "POST /v1/m2m_tokens"
+	EndpointM2MList                Endpoint = "GET /v1/m2m_tokens"
+	EndpointM2MVerify              Endpoint = "POST /v1/m2m_tokens/verify"
+	EndpointM2MRevoke              Endpoint = "POST /v1/m2m_tokens/{id}/revoke"
+	EndpointAPIKeyList             Endpoint = "GET /v1/api_keys"
+	EndpointAPIKeyCreate           Endpoint = "POST /v1/api_keys"
+	EndpointAPIKeyGet              Endpoint = "GET /v1/api_keys/{id}"
+	EndpointAPIKeySecret           Endpoint = "GET /v1/api_keys/{id}/secret"
+	EndpointAPIKeyRevoke           Endpoint = "POST /v1/api_keys/{id}/revoke"
+	EndpointAPIKeyVerify           Endpoint = "POST /v1/api_keys/verify"
+	EndpointOAuthTokenVerify       Endpoint = "POST /v1/oauth_applications/access_tokens/verify"
+
 	// EndpointOther is any request that matches no route.
 	EndpointOther Endpoint = "other"
 )
@@ -32,12 +57,32 @@ const (
 	EndpointJWKS Endpoint = "jwks"
 	// EndpointSessions is every /v1/sessions route.
 	EndpointSessions Endpoint = "sessions"
+	// EndpointMachines is every /v1/machines route.
+	EndpointMachines Endpoint = "machines"
+	// EndpointM2MTokens is every /v1/m2m_tokens route.
+	EndpointM2MTokens Endpoint = "m2m_tokens"
+	// EndpointAPIKeys is every /v1/api_keys route.
+	EndpointAPIKeys Endpoint = "api_keys"
+	// EndpointMachineVerify is the three machine token verification routes:
+	// M2M tokens, API keys and OAuth access tokens.
+	EndpointMachineVerify Endpoint = "machine_verify"
 	// EndpointAll is every request.
 	EndpointAll Endpoint = "all"
 )
 
 var sessionRoutes = []Endpoint{EndpointSessionList, EndpointSessionCreate, EndpointSessionGet,
 	EndpointSessionRevoke, EndpointSessionVerify, EndpointSessionToken, EndpointSessionTemplateToken}
+
+var machineRoutes = []Endpoint{EndpointMachineList, EndpointMachineCreate, EndpointMachineGet,
+	EndpointMachineUpdate, EndpointMachineDelete, EndpointMachineSecretKey, EndpointMachineSecretKeyRotate,
+	EndpointMachineScopeCreate, EndpointMachineScopeDelete}
+
+var m2mRoutes = []Endpoint{EndpointM2MCreate, EndpointM2MList, EndpointM2MVerify, EndpointM2MRevoke}
+
+var apiKeyRoutes = []Endpoint{EndpointAPIKeyList, EndpointAPIKeyCreate, EndpointAPIKeyGet,
+	EndpointAPIKeySecret, EndpointAPIKeyRevoke, EndpointAPIKeyVerify}
+
+var verifyRoutes = []Endpoint{EndpointM2MVerify, EndpointAPIKeyVerify, EndpointOAuthTokenVerify}
 
 // covers reports whether the endpoint or group e includes route r.
 func (e Endpoint) covers(r Endpoint) bool {
@@ -48,6 +93,14 @@ func (e Endpoint) covers(r Endpoint) bool {
 		return r == EndpointAPIJWKS || r == EndpointFrontendJWKS
 	case EndpointSessions:
 		return slices.Contains(sessionRoutes, r)
+	case EndpointMachines:
+		return slices.Contains(machineRoutes, r)
+	case EndpointM2MTokens:
+		return slices.Contains(m2mRoutes, r)
+	case EndpointAPIKeys:
+		return slices.Contains(apiKeyRoutes, r)
+	case EndpointMachineVerify:
+		return slices.Contains(verifyRoutes, r)
 	}
 	return e == r
 }

@@ -50,6 +50,12 @@ type Config struct {
 	// SecretKey, when set, is the instance's secret key instead of a random
 	// sk_test_ key.
 	SecretKey string
+	// VerifyReportsInvalid makes the verify endpoints of M2M tokens, API
+	// keys and opaque OAuth access tokens answer 200 with "revoked": true or
+	// "expired": true for a revoked or expired token, instead of 404 as
+	// clerktest does by default. Clerk documents neither behaviour; the
+	// switch lets a verifier be tested on refusing such answers.
+	VerifyReportsInvalid bool
 }
 
 // Server is an in-process Clerk instance: a Backend API and Frontend API
@@ -65,6 +71,7 @@ type Server struct {
 
 	secretKey      string
 	publishableKey string
+	instanceID     string
 
 	mu sync.Mutex
 	st state
@@ -90,6 +97,7 @@ func NewUnstartedServer(cfg Config) *Server {
 		closing:        make(chan struct{}),
 		secretKey:      cfg.SecretKey,
 		publishableKey: "pk_test_" + base64.StdEncoding.EncodeToString([]byte(cfg.FrontendAPI+"$")),
+		instanceID:     "ins_" + randomString(27),
 	}
 	if s.secretKey == "" {
 		s.secretKey = "sk_test_" + randomString(40)
@@ -209,6 +217,10 @@ func (s *Server) SecretKey() string { return s.secretKey }
 // PublishableKey returns the instance's publishable key: "pk_test_"
 // followed by the base64 of "<FrontendAPI>$".
 func (s *Server) PublishableKey() string { return s.publishableKey }
+
+// InstanceID returns the instance's ID (ins_…), the instance_id of its
+// machines.
+func (s *Server) InstanceID() string { return s.instanceID }
 
 // FrontendAPI returns the instance's Frontend API host.
 func (s *Server) FrontendAPI() string { return s.cfg.FrontendAPI }

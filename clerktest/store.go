@@ -339,6 +339,15 @@ type state struct {
 	seq         int
 	templates   map[string]jwtTemplate
 
+	machines      map[string]*machine
+	machineKeys   map[secretHash]machineKey
+	m2mTokens     map[string]*m2mToken
+	m2mSecrets    map[secretHash]string
+	apiKeys       map[string]*apiKey
+	apiKeySecrets map[secretHash]string
+	oauthTokens   map[string]*oauthToken
+	oauthSecrets  map[secretHash]string
+
 	faults []*faultEntry
 	counts map[Endpoint]int
 }
@@ -351,5 +360,14 @@ func newState() state {
 		memberships: map[string]map[string]OrgMembership{},
 		templates:   map[string]jwtTemplate{},
 		counts:      map[Endpoint]int{},
+
+		machines:      map[string]*machine{},
+		machineKeys:   map[secretHash]machineKey{},
+		m2mTokens:     map[string]*m2mToken{},
+		m2mSecrets:    map[secretHash]string{},
+		apiKeys:       map[string]*apiKey{},
+		apiKeySecrets: map[secretHash]string{},
+		oauthTokens:   map[string]*oauthToken{},
+		oauthSecrets:  map[secretHash]string{},
 	}
 }

@@ -29,9 +29,11 @@ func TestNodeSDK(t *testing.T) {
 
 	srv := clerktest.NewServer(clerktest.Config{SigningKey: testKey})
 	defer srv.Close()
-	cmd := exec.CommandContext(ctx, node, "--test", "backend.test.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "backend.test.mjs", "machines.test.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), nodeFixtures(srv)...)
+	// Telemetry of a development instance would leave loopback.
+	cmd.Env = append(os.Environ(), "CLERK_TELEMETRY_DISABLED=1")
+	cmd.Env = append(cmd.Env, nodeFixtures(srv)...)
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test output:\n%s", out)
 	if err != nil {
@@ -39,6 +41,35 @@ func TestNodeSDK(t *testing.T) {
 	}
 	if srv.Requests(clerktest.EndpointAPIJWKS) == 0 {
 		t.Fatal("the Node SDK never fetched the JWKS")
+	}
+	checkMachineRequests(t, srv)
+}
+
+// checkMachineRequests checks how often machines.test.mjs reached the
+// machine token routes: in particular, the SDK verifies JWT M2M and OAuth
+// tokens locally, so only opaque tokens reach the verify routes.
+func checkMachineRequests(t *testing.T, srv *clerktest.Server) {
+	t.Helper()
+	for _, c := range []struct {
+		ep   clerktest.Endpoint
+		want int
+	}{
+		// 4 in the opaque test, 1 after a revocation, 3 through
+		// authenticateRequest; none for JWTs.
+		{clerktest.EndpointM2MVerify, 8},
+		// 1 opaque, 1 default TTL, 2 refused, 1 JWT, 2 in the revoke test,
+		// 2 for authenticateRequest.
+		{clerktest.EndpointM2MCreate, 9},
+		// 2 in the API key test, 2 through authenticateRequest.
+		{clerktest.EndpointAPIKeyVerify, 4},
+		// Opaque, unknown, and opaque through authenticateRequest.
+		{clerktest.EndpointOAuthTokenVerify, 3},
+		{clerktest.EndpointMachineCreate, 3},
+		{clerktest.EndpointMachineSecretKey, 1},
+	} {
+		if got := srv.Requests(c.ep); got != c.want {
+			t.Errorf("%s: %d requests; want %d", c.ep, got, c.want)
+		}
 	}
 }
 
@@ -70,9 +101,10 @@ func nodeFixtures(srv *clerktest.Server) []string {
 	})
 	srv.Clock().Advance(time.Millisecond) // a strictly newer second session
 	other := srv.CreateSession(clerktest.SessionParams{UserID: "user_node"})
-	return []string{
+	return append([]string{
 		"CLERKTEST_URL=" + srv.URL(),
 		"CLERKTEST_SECRET_KEY=" + srv.SecretKey(),
+		"CLERKTEST_PUBLISHABLE_KEY=" + srv.PublishableKey(),
 		"CLERKTEST_ISSUER=" + srv.Issuer(),
 		"CLERKTEST_PUBLIC_KEY=" + srv.PublicKeyPEM(),
 		"CLERKTEST_SESSION_ID=" + sess.ID,
@@ -81,5 +113,20 @@ func nodeFixtures(srv *clerktest.Server) []string {
 		"CLERKTEST_ORG_ID=" + sess.Org.ID,
 		"CLERKTEST_TOKEN=" + srv.MustToken(sess.ID, clerktest.WithLifetime(10*time.Minute)),
 		"CLERKTEST_EXPIRED_TOKEN=" + srv.MustToken(sess.ID, clerktest.WithIssuedAt(srv.Clock().Now().Add(-time.Hour))),
+	}, oauthFixtures(srv)...)
+}
+
+// oauthFixtures mints an opaque and a JWT OAuth access token for one user
+// and client: Clerk's Backend API has no route to create them.
+func oauthFixtures(srv *clerktest.Server) []string {
+	p := clerktest.OAuthTokenParams{Scopes: []string{"profile", "email"}}
+	jwt := srv.MustOAuthToken(p)
+	p.UserID, p.ClientID, p.Format = jwt.Subject, jwt.ClientID, clerktest.FormatOpaque
+	opaque := srv.MustOAuthToken(p)
+	return []string{
+		"CLERKTEST_OAUTH_JWT=" + jwt.Token,
+		"CLERKTEST_OAUTH_TOKEN=" + opaque.Token,
+		"CLERKTEST_OAUTH_USER_ID=" + jwt.Subject,
+		"CLERKTEST_OAUTH_CLIENT_ID=" + jwt.ClientID,
 	}
 }

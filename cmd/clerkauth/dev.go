@@ -14,8 +14,9 @@ const devUsage = `Usage: clerkauth dev [flags]
 
 Runs a Clerk-compatible development server (package clerktest) on a loopback
 address until interrupted: the Backend API JWKS and Sessions API under /v1,
-the public JWKS at /.well-known/jwks.json, and two development routes that
-need no secret key:
+the public JWKS at /.well-known/jwks.json, machine authentication (machines,
+M2M tokens, API keys, OAuth access token verification; with and without
+/v1), and two development routes that need no secret key:
 
   POST /dev/sessions   body (all optional) {"user_id":"…","org_id":"…",
                        "org":{"id":"…","slug":"…","role":"admin",

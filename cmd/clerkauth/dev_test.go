@@ -78,3 +78,35 @@ func TestDevRefusesBadAddresses(t *testing.T) {
 	r = cli(t, "", "dev", "extra")
 	assert.Equal(t, exitUsage, r.code)
 }
+
+// The dev server serves clerktest's machine authentication routes: a
+// machine created with the printed secret key mints an M2M token that the
+// instance key verifies.
+func TestDevServesMachineRoutes(t *testing.T) {
+	clearClerkEnv(t)
+	b := start(t, "dev", "--addr", "127.0.0.1:0", "--json")
+	lines := b.readUntil(t, "{")
+	var info devInfo
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &info))
+
+	send := func(method, url, key, body string) (int, map[string]any) {
+		req, err := http.NewRequest(method, url, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var m map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
+		return resp.StatusCode, m
+	}
+	status, machine := send("POST", info.APIURL+"/machines", info.SecretKey, `{"name":"dev machine"}`)
+	require.Equal(t, http.StatusOK, status, machine)
+	status, tok := send("POST", info.URL+"/m2m_tokens", machine["secret_key"].(string), `{"token_format":"opaque"}`)
+	require.Equal(t, http.StatusCreated, status, tok)
+	status, verified := send("POST", info.URL+"/m2m_tokens/verify", info.SecretKey, `{"token":"`+tok["token"].(string)+`"}`)
+	require.Equal(t, http.StatusOK, status, verified)
+	assert.Equal(t, machine["id"], verified["subject"])
+	assert.Equal(t, exitOK, b.stop())
+}
