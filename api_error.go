@@ -7,7 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/clerkauth/clerkauth/internal/httpx"
 )
 
 // Sentinel errors of the Sessions API. An error returned by a
@@ -153,49 +154,18 @@ func newAPIError(op string, resp *http.Response, body []byte, now time.Time) *AP
 	e := &APIError{
 		Op:         op,
 		StatusCode: resp.StatusCode,
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
+		RetryAfter: httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), now),
 	}
 	var doc clerkErrorsBody
 	if err := json.Unmarshal(body, &doc); err == nil && doc.Errors != nil {
 		e.Errors, e.Meta, e.TraceID = doc.Errors, doc.Meta, doc.ClerkTraceID
 	} else {
-		e.Body = excerpt(body, maxBodyExcerpt)
+		e.Body = httpx.Excerpt(body, maxBodyExcerpt)
 	}
 	if e.TraceID == "" {
-		e.TraceID = excerpt([]byte(resp.Header.Get("Cf-Ray")), 64)
+		e.TraceID = httpx.Excerpt([]byte(resp.Header.Get("Cf-Ray")), 64)
 	}
 	return e
-}
-
-// excerpt returns at most limit bytes of b as valid UTF-8 with control
-// characters replaced, trimmed of surrounding space, and "…" appended when
-// cut.
-func excerpt(b []byte, limit int) string {
-	cut := len(b) > limit
-	if cut {
-		b = b[:limit]
-	}
-	var out strings.Builder
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError && size == 1 && cut && len(b) < utf8.UTFMax {
-			break // a rune split by the cut
-		}
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			out.WriteByte(' ')
-		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
-			out.WriteRune('\uFFFD')
-		default:
-			out.WriteRune(r)
-		}
-		b = b[size:]
-	}
-	s := strings.TrimSpace(out.String())
-	if cut {
-		s += "…"
-	}
-	return s
 }
 
 func firstNonEmpty(s ...string) string {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/clerkauth/clerkauth/internal/httpx"
 )
 
 // Defaults applied by [NewVerifier] and [NewSessionsClient] to zero fields.
@@ -208,28 +210,18 @@ func splitList(s string) []string {
 // not a YYYY-MM-DD date. NewVerifier and NewSessionsClient share it.
 func (cfg *Config) checkHeaderValues() error {
 	switch {
-	case !headerSafe(cfg.SecretKey) || strings.ContainsRune(cfg.SecretKey, ' '):
+	case !httpx.HeaderSafe(cfg.SecretKey) || strings.ContainsRune(cfg.SecretKey, ' '):
 		return fmt.Errorf("%w: SecretKey contains spaces or control characters", ErrInvalidConfig)
-	case !headerSafe(cfg.UserAgent):
+	case !httpx.HeaderSafe(cfg.UserAgent):
 		return fmt.Errorf("%w: UserAgent contains control characters", ErrInvalidConfig)
 	}
 	if cfg.APIVersion == "" {
 		return nil
 	}
 	if _, err := time.Parse(time.DateOnly, cfg.APIVersion); err != nil {
-		return fmt.Errorf("%w: APIVersion %q is not a YYYY-MM-DD date", ErrInvalidConfig, excerpt([]byte(cfg.APIVersion), 32))
+		return fmt.Errorf("%w: APIVersion %q is not a YYYY-MM-DD date", ErrInvalidConfig, httpx.Excerpt([]byte(cfg.APIVersion), 32))
 	}
 	return nil
-}
-
-// defaultHTTPClient is the client used when Config.HTTPClient is nil. Clerk
-// never redirects: a redirect is answered as an error rather than followed
-// with the secret key.
-func defaultHTTPClient() *http.Client {
-	return &http.Client{
-		Timeout:       defaultHTTPTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }
 
 // PublishableKeyInfo is what a publishable key encodes.

@@ -3,6 +3,8 @@ package clerkauth
 import (
 	"errors"
 	"strings"
+
+	"github.com/clerkauth/clerkauth/internal/httpx"
 )
 
 // The sentinel errors below are the distinctions a caller acts on. Every
@@ -42,7 +44,7 @@ var (
 
 	// ErrInvalidConfig is returned by constructors for a configuration that
 	// cannot be used safely.
-	ErrInvalidConfig = errors.New("clerkauth: invalid configuration")
+	ErrInvalidConfig = httpx.ErrInvalidConfig
 )
 
 // Reason is a machine-readable verification failure code. The values reuse

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clerkauth/clerkauth/internal/httpx"
 	"github.com/clerkauth/clerkauth/internal/jose"
 )
 
@@ -145,7 +146,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	var err error
 	if cfg.JWKSURL != "" {
-		if cfg.JWKSURL, err = parseServiceURL("JWKSURL", cfg.JWKSURL); err != nil {
+		if cfg.JWKSURL, err = httpx.ParseServiceURL("JWKSURL", cfg.JWKSURL); err != nil {
 			return cfg, err
 		}
 	}
@@ -162,7 +163,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = defaultHTTPClient()
+		cfg.HTTPClient = httpx.DefaultClient()
 	}
 	if cfg.Revocations == nil {
 		cfg.Revocations = NewMemoryRevocationStore(cfg.Now)
