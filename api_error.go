@@ -2,47 +2,12 @@ package clerkauth
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/clerkauth/clerkauth/internal/httpx"
-)
-
-// Sentinel errors of the Sessions API. An error returned by a
-// [SessionsClient] method matches at most one of them with [errors.Is]; each
-// is matched by the [*APIError] the error holds.
-var (
-	// ErrNotFound is matched by a 404 answer: no session with that ID, or no
-	// JWT template with that name.
-	ErrNotFound = errors.New("clerkauth: not found")
-
-	// ErrUnauthorized is matched by a 401 answer: the secret key is missing,
-	// malformed or not valid for the instance.
-	ErrUnauthorized = errors.New("clerkauth: unauthorized")
-
-	// ErrRateLimited is matched by a 429 answer that was still rate limited
-	// after the client's retries. [APIError.RetryAfter] says how long to
-	// wait.
-	ErrRateLimited = errors.New("clerkauth: rate limited")
-
-	// ErrEndpointDeprecated is matched by a 410 answer or an
-	// operation_deprecated error code: the endpoint (such as
-	// POST /sessions/{id}/verify) is deprecated and pending removal.
-	ErrEndpointDeprecated = errors.New("clerkauth: endpoint deprecated")
-
-	// ErrUnexpectedResponse is returned for a successful (2xx) answer whose
-	// body is not what the operation expects: not JSON, cut short, or
-	// missing the object's ID. The error also wraps the decoding cause.
-	ErrUnexpectedResponse = errors.New("clerkauth: unexpected response from Clerk")
-
-	// ErrInvalidArgument is returned, before any request is sent, for an
-	// argument the API would reject or that is unsafe to put in a URL: an
-	// empty ID, an ID with '/' or a dot segment, an out-of-range limit or
-	// token lifetime, a status the list cannot filter on.
-	ErrInvalidArgument = errors.New("clerkauth: invalid argument")
 )
 
 // Bounds on what an error keeps of a response body.

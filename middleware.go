@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -367,7 +366,7 @@ func (m *Middleware) extract(r *http.Request) (token string, fromHeader bool, er
 	if m.extractor != nil {
 		tok, err := m.extractor(r)
 		if err != nil {
-			return "", false, &requestError{msg: "token extractor failed", err: err}
+			return "", false, invalidRequestWrap("token extractor failed", err)
 		}
 		return tok, false, nil
 	}
@@ -387,13 +386,6 @@ func (m *Middleware) verify(ctx context.Context, token string) (*Claims, error) 
 	}
 	return m.fallback.verify(ctx, token, err)
 }
-
-// ErrRevokedLocallyOnly is returned by [Middleware.Revoke] when the session
-// was revoked in the Verifier's RevocationStore (its tokens are refused) but
-// Clerk was not told: no SessionsClient, or the call failed (the error
-// wraps the cause too). Any other error from Revoke means the local
-// revocation itself failed.
-var ErrRevokedLocallyOnly = errors.New("clerkauth: session revoked on this instance only, not at Clerk")
 
 // Revoke revokes the session at Clerk (POST /sessions/{id}/revoke) and
 // makes this instance reject its tokens at once, through the Verifier's
@@ -423,42 +415,4 @@ func (m *Middleware) Revoke(ctx context.Context, sessionID string) error {
 func (m *Middleware) Close() error {
 	m.flights.close()
 	return nil
-}
-
-// flightScope owns the goroutines of shared Sessions API calls: they run
-// on its context, never a request's, and close cancels and waits for them.
-type flightScope struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
-}
-
-func newFlightScope() *flightScope {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &flightScope{ctx: ctx, cancel: cancel}
-}
-
-// goIfOpen runs f on a new goroutine unless the scope is closed.
-func (s *flightScope) goIfOpen(f func()) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		f()
-	}()
-	return true
-}
-
-func (s *flightScope) close() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
 }

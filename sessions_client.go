@@ -160,19 +160,24 @@ func (c *SessionsClient) Verify(ctx context.Context, sessionID, token string) (*
 
 func (c *SessionsClient) doSession(ctx context.Context, r apiRequest) (*Session, error) {
 	var s Session
-	err := c.do(ctx, r, func(body []byte) error {
-		if err := json.Unmarshal(body, &s); err != nil {
-			return err
-		}
-		if s.ID == "" {
-			return errors.New("answer holds no session id")
-		}
-		return nil
-	})
-	if err != nil {
+	if err := c.do(ctx, r, decodeObject(&s, func(s *Session) bool { return s.ID == "" }, "answer holds no session id")); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// decodeObject returns a decoder of an answer into dst that fails with
+// missing when empty(dst) holds after decoding.
+func decodeObject[T any](dst *T, empty func(*T) bool, missing string) func([]byte) error {
+	return func(body []byte) error {
+		if err := json.Unmarshal(body, dst); err != nil {
+			return err
+		}
+		if empty(dst) {
+			return errors.New(missing)
+		}
+		return nil
+	}
 }
 
 // ListSessionsParams filters and pages [SessionsClient.List]. Clerk asks for
@@ -342,16 +347,8 @@ func (c *SessionsClient) doToken(ctx context.Context, op, path string, p CreateT
 		return nil, err
 	}
 	var tok SessionToken
-	err = c.do(ctx, apiRequest{op: op, method: http.MethodPost, path: path, body: body}, func(b []byte) error {
-		if err := json.Unmarshal(b, &tok); err != nil {
-			return err
-		}
-		if tok.JWT == "" {
-			return errors.New("answer holds no jwt")
-		}
-		return nil
-	})
-	if err != nil {
+	r := apiRequest{op: op, method: http.MethodPost, path: path, body: body}
+	if err := c.do(ctx, r, decodeObject(&tok, func(t *SessionToken) bool { return t.JWT == "" }, "answer holds no jwt")); err != nil {
 		return nil, err
 	}
 	return &tok, nil
