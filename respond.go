@@ -138,19 +138,50 @@ func DefaultErrorHandler(realm string) func(http.ResponseWriter, *http.Request, 
 }
 
 func writeError(w http.ResponseWriter, realm string, err error) {
-	d := describe(err)
+	rep := renderError(realm, err)
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
+	rep.eachHeader(h.Set)
+	w.WriteHeader(rep.status)
+	_, _ = w.Write(rep.body)
+}
+
+// errorReply is the whole default answer to an error, computed without an
+// http.ResponseWriter so that adapters of any transport can send it.
+type errorReply struct {
+	status     int
+	challenge  string // WWW-Authenticate value, "" for none
+	retryAfter string // Retry-After value, "" for none
+	body       []byte // JSON, newline-terminated
+}
+
+// eachHeader calls set with every header of r, in the order the default
+// error handler sets them.
+func (r *errorReply) eachHeader(set func(key, value string)) {
+	set("Cache-Control", "no-store")
+	set("Content-Type", "application/json; charset=utf-8")
+	set("X-Content-Type-Options", "nosniff")
+	if r.challenge != "" {
+		set("WWW-Authenticate", r.challenge)
+	}
+	if r.retryAfter != "" {
+		set("Retry-After", r.retryAfter)
+	}
+}
+
+// renderError computes the default answer to err: its status, headers and
+// body (see DefaultErrorHandler). realm must already be sanitized.
+func renderError(realm string, err error) errorReply {
+	d := describe(err)
+	rep := errorReply{status: d.status}
 	if d.status != http.StatusServiceUnavailable && d.status != http.StatusInternalServerError {
-		h.Set("WWW-Authenticate", challenge(realm, d.rfcError, d.long))
+		rep.challenge = challenge(realm, d.rfcError, d.long)
 	}
 	if d.retryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int((d.retryAfter+time.Second-1)/time.Second)))
+		rep.retryAfter = strconv.Itoa(int((d.retryAfter + time.Second - 1) / time.Second))
 	}
-	w.WriteHeader(d.status)
-	_ = json.NewEncoder(w).Encode(bodyOf(err, d))
+	body, _ := json.Marshal(bodyOf(err, d))
+	rep.body = append(body, '\n')
+	return rep
 }
 
 func bodyOf(err error, d errorResponse) any {
