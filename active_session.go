@@ -118,7 +118,7 @@ func (a *activeChecker) forget(sessionID string) { a.cache.Remove(sessionID) }
 // unavailable wraps a failed Sessions API call, keeping the Retry-After
 // the API asked for.
 func unavailable(msg string, err error) error {
-	ue := &unavailableError{msg: msg, err: err}
+	ue := sessionsUnavailable(msg, err)
 	var ae *APIError
 	if errors.As(err, &ae) {
 		ue.retryAfter = ae.RetryAfter

@@ -2,46 +2,12 @@ package clerkauth
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
-)
 
-// Sentinel errors of the Sessions API. An error returned by a
-// [SessionsClient] method matches at most one of them with [errors.Is]; each
-// is matched by the [*APIError] the error holds.
-var (
-	// ErrNotFound is matched by a 404 answer: no session with that ID, or no
-	// JWT template with that name.
-	ErrNotFound = errors.New("clerkauth: not found")
-
-	// ErrUnauthorized is matched by a 401 answer: the secret key is missing,
-	// malformed or not valid for the instance.
-	ErrUnauthorized = errors.New("clerkauth: unauthorized")
-
-	// ErrRateLimited is matched by a 429 answer that was still rate limited
-	// after the client's retries. [APIError.RetryAfter] says how long to
-	// wait.
-	ErrRateLimited = errors.New("clerkauth: rate limited")
-
-	// ErrEndpointDeprecated is matched by a 410 answer or an
-	// operation_deprecated error code: the endpoint (such as
-	// POST /sessions/{id}/verify) is deprecated and pending removal.
-	ErrEndpointDeprecated = errors.New("clerkauth: endpoint deprecated")
-
-	// ErrUnexpectedResponse is returned for a successful (2xx) answer whose
-	// body is not what the operation expects: not JSON, cut short, or
-	// missing the object's ID. The error also wraps the decoding cause.
-	ErrUnexpectedResponse = errors.New("clerkauth: unexpected response from Clerk")
-
-	// ErrInvalidArgument is returned, before any request is sent, for an
-	// argument the API would reject or that is unsafe to put in a URL: an
-	// empty ID, an ID with '/' or a dot segment, an out-of-range limit or
-	// token lifetime, a status the list cannot filter on.
-	ErrInvalidArgument = errors.New("clerkauth: invalid argument")
+	"github.com/clerkauth/clerkauth/internal/httpx"
 )
 
 // Bounds on what an error keeps of a response body.
@@ -153,49 +119,18 @@ func newAPIError(op string, resp *http.Response, body []byte, now time.Time) *AP
 	e := &APIError{
 		Op:         op,
 		StatusCode: resp.StatusCode,
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
+		RetryAfter: httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), now),
 	}
 	var doc clerkErrorsBody
 	if err := json.Unmarshal(body, &doc); err == nil && doc.Errors != nil {
 		e.Errors, e.Meta, e.TraceID = doc.Errors, doc.Meta, doc.ClerkTraceID
 	} else {
-		e.Body = excerpt(body, maxBodyExcerpt)
+		e.Body = httpx.Excerpt(body, maxBodyExcerpt)
 	}
 	if e.TraceID == "" {
-		e.TraceID = excerpt([]byte(resp.Header.Get("Cf-Ray")), 64)
+		e.TraceID = httpx.Excerpt([]byte(resp.Header.Get("Cf-Ray")), 64)
 	}
 	return e
-}
-
-// excerpt returns at most limit bytes of b as valid UTF-8 with control
-// characters replaced, trimmed of surrounding space, and "…" appended when
-// cut.
-func excerpt(b []byte, limit int) string {
-	cut := len(b) > limit
-	if cut {
-		b = b[:limit]
-	}
-	var out strings.Builder
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError && size == 1 && cut && len(b) < utf8.UTFMax {
-			break // a rune split by the cut
-		}
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			out.WriteByte(' ')
-		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
-			out.WriteRune('\uFFFD')
-		default:
-			out.WriteRune(r)
-		}
-		b = b[size:]
-	}
-	s := strings.TrimSpace(out.String())
-	if cut {
-		s += "…"
-	}
-	return s
 }
 
 func firstNonEmpty(s ...string) string {

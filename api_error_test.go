@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
+
+	"github.com/clerkauth/clerkauth/internal/httpx"
 )
 
 func TestAPIErrorClasses(t *testing.T) {
@@ -183,31 +184,11 @@ func TestSuccessBodyIsBounded(t *testing.T) {
 		answer(w, 200, `{"id":"`+strings.Repeat("a", maxSuccessBody)+`"}`)
 	})
 	_, err := c.Get(t.Context(), "sess_1")
-	if !errors.Is(err, errBodyTooLarge) {
-		t.Errorf("err = %v; want errBodyTooLarge", err)
+	if !errors.Is(err, httpx.ErrTooLarge) {
+		t.Errorf("err = %v; want httpx.ErrTooLarge", err)
 	}
 	if n := len(api.requests()); n != 1 {
 		t.Errorf("%d requests; an oversized answer must not be retried", n)
-	}
-}
-
-func TestExcerpt(t *testing.T) {
-	tests := []struct {
-		in    string
-		limit int
-		want  string
-	}{
-		{"  plain  ", 20, "plain"},
-		{"a\x00b\tc", 20, "a\uFFFDb c"},
-		{"abcdef", 3, "abc…"},
-		{"héllo", 2, "h…"}, // é cut in half is dropped
-		{"\xff\xfeok", 20, "\uFFFD\uFFFDok"},
-	}
-	for _, tt := range tests {
-		got := excerpt([]byte(tt.in), tt.limit)
-		if got != tt.want || !utf8.ValidString(got) {
-			t.Errorf("excerpt(%q, %d) = %q; want %q", tt.in, tt.limit, got, tt.want)
-		}
 	}
 }
 

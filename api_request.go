@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/clerkauth/clerkauth/internal/httpx"
 )
 
 // apiRequest is one Backend API call, independent of its attempts: the
@@ -30,8 +32,6 @@ type outcome struct {
 	err       error     // a failure without an answer
 	retryable bool      // err may pass when the request is repeated
 }
-
-var errBodyTooLarge = fmt.Errorf("answer larger than %d bytes", maxSuccessBody)
 
 // do sends r, retrying as the retry policy allows, and hands the body of
 // the successful answer to decode.
@@ -74,15 +74,15 @@ func (c *SessionsClient) retryWait(attempt int, o outcome) (wait time.Duration, 
 		return 0, false
 	}
 	if o.apiErr == nil {
-		return backoff(attempt, c.jitter), o.retryable
+		return httpx.Backoff(attempt, c.jitter), o.retryable
 	}
-	if !retryableStatus(o.apiErr.StatusCode) {
+	if !httpx.RetryableStatus(o.apiErr.StatusCode) {
 		return 0, false
 	}
 	if ra := o.apiErr.RetryAfter; ra > 0 {
-		return ra, ra <= retryMaxAfter
+		return ra, ra <= httpx.MaxRetryAfter
 	}
-	return backoff(attempt, c.jitter), true
+	return httpx.Backoff(attempt, c.jitter), true
 }
 
 func (c *SessionsClient) logRetry(ctx context.Context, r apiRequest, attempt int, wait time.Duration, err error) {
@@ -102,13 +102,13 @@ func (c *SessionsClient) attempt(ctx context.Context, r apiRequest) outcome {
 	}
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
-		return outcome{err: err, retryable: retryableTransportError(ctx, err)}
+		return outcome{err: err, retryable: httpx.RetryableTransportError(ctx, err)}
 	}
-	defer drainAndClose(resp.Body)
+	defer httpx.DrainAndClose(resp.Body)
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		body, err := readAtMost(resp.Body, maxSuccessBody)
+		body, err := httpx.ReadAtMost(resp.Body, maxSuccessBody)
 		if err != nil {
-			retry := !errors.Is(err, errBodyTooLarge) && retryableTransportError(ctx, err)
+			retry := !errors.Is(err, httpx.ErrTooLarge) && httpx.RetryableTransportError(ctx, err)
 			return outcome{err: fmt.Errorf("read answer: %w", err), retryable: retry}
 		}
 		return outcome{body: body}
@@ -138,26 +138,6 @@ func (c *SessionsClient) newRequest(ctx context.Context, r apiRequest) (*http.Re
 		req.Header.Set("Content-Type", "application/json")
 	}
 	return req, nil
-}
-
-// readAtMost reads all of r, failing with errBodyTooLarge beyond limit
-// bytes.
-func readAtMost(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, errBodyTooLarge
-	}
-	return b, nil
-}
-
-// drainAndClose discards a bounded rest of body, so that the connection can
-// be reused, and closes it.
-func drainAndClose(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
-	_ = body.Close()
 }
 
 // sessionPath returns the escaped path /sessions/{sessionID}[/suffix…].
@@ -204,7 +184,7 @@ func unsafeSegment(s string) string {
 		return "be a dot segment"
 	case strings.ContainsAny(s, `/\`):
 		return "contain a slash or backslash"
-	case !headerSafe(s):
+	case !httpx.HeaderSafe(s):
 		return "contain control characters"
 	}
 	return ""

@@ -5,6 +5,9 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/clerkauth/clerkauth/internal/jsonscan"
+	"github.com/clerkauth/clerkauth/internal/scoped"
 )
 
 // How parseClaims treats each claim (absent always means the zero value):
@@ -54,7 +57,7 @@ type claimsDecoder struct {
 		present                  bool
 		id, slug, role, per, fpm string
 	}
-	orgID, orgSlug, orgRole, orgPerms jsonValue
+	orgID, orgSlug, orgRole, orgPerms jsonscan.Value
 }
 
 // parseClaims decodes a session token's JSON payload into Claims. It runs
@@ -64,8 +67,8 @@ type claimsDecoder struct {
 func parseClaims(payload []byte) (*Claims, error) {
 	d := claimsDecoder{s: string(payload), b: new(claimsBlock)}
 	nestedClaims := [...]string{"act", "o"}
-	if err := scanObjectNested(payload, d.member, nestedClaims[:], d.nested); err != nil {
-		if _, ok := err.(*jsonSyntaxError); ok {
+	if err := jsonscan.ObjectNested(payload, d.member, nestedClaims[:], d.nested); err != nil {
+		if _, ok := err.(*jsonscan.SyntaxError); ok {
 			return nil, verrWrap(ReasonTokenInvalid, "payload is not a valid JSON object", err)
 		}
 		return nil, err
@@ -77,7 +80,7 @@ func parseClaims(payload []byte) (*Claims, error) {
 }
 
 // member decodes one top-level member.
-func (d *claimsDecoder) member(key []byte, v jsonValue) error {
+func (d *claimsDecoder) member(key []byte, v jsonscan.Value) error {
 	c := &d.b.c
 	switch string(key) {
 	case "sub":
@@ -110,10 +113,10 @@ func (d *claimsDecoder) member(key []byte, v jsonValue) error {
 
 // deferred records the claims that need no check now: those read leniently
 // and those whose meaning depends on v.
-func (d *claimsDecoder) deferred(key []byte, v jsonValue) {
+func (d *claimsDecoder) deferred(key []byte, v jsonscan.Value) {
 	switch string(key) {
 	case "v":
-		d.v2 = v.kind == jsonNumber && d.number(0, v) == 2
+		d.v2 = v.Kind == jsonscan.KindNumber && d.number(0, v) == 2
 	case "fva":
 		d.b.c.FactorVerificationAge = d.factorAges(v)
 	case "fea":
@@ -121,7 +124,7 @@ func (d *claimsDecoder) deferred(key []byte, v jsonValue) {
 	case "pla":
 		d.pla = d.lenientString(0, v)
 	case "o":
-		d.o.present = v.kind == jsonObject
+		d.o.present = v.Kind == jsonscan.KindObject
 	case "org_id":
 		d.orgID = v
 	case "org_slug":
@@ -140,7 +143,7 @@ func (d *claimsDecoder) finish() {
 	if d.v2 {
 		c.Version = 2
 	}
-	c.Features, c.Plans = splitScopedLists(d.fea, d.pla)
+	c.Features, c.Plans = scoped.SplitLists(d.fea, d.pla)
 	if d.v2 {
 		c.Org = d.orgV2()
 	} else {
@@ -150,16 +153,16 @@ func (d *claimsDecoder) finish() {
 
 // str returns the value of the string v, whose offset is relative to the
 // payload offset base.
-func (d *claimsDecoder) str(base int, v jsonValue) string {
-	if v.escaped {
-		return string(unescapeJSON(v.raw[1 : len(v.raw)-1]))
+func (d *claimsDecoder) str(base int, v jsonscan.Value) string {
+	if v.Escaped {
+		return string(jsonscan.Unescape(v.Raw[1 : len(v.Raw)-1]))
 	}
-	start := base + v.off + 1
-	return d.s[start : start+len(v.raw)-2]
+	start := base + v.Off + 1
+	return d.s[start : start+len(v.Raw)-2]
 }
 
-func (d *claimsDecoder) requireString(dst *string, v jsonValue, msg string) error {
-	if v.kind != jsonString {
+func (d *claimsDecoder) requireString(dst *string, v jsonscan.Value, msg string) error {
+	if v.Kind != jsonscan.KindString {
 		return verr(ReasonTokenVerificationFailed, msg)
 	}
 	*dst = d.str(0, v)
@@ -167,11 +170,11 @@ func (d *claimsDecoder) requireString(dst *string, v jsonValue, msg string) erro
 }
 
 // optionalString is requireString that also accepts null.
-func (d *claimsDecoder) optionalString(dst *string, base int, v jsonValue, msg string) error {
-	switch v.kind {
-	case jsonNull:
+func (d *claimsDecoder) optionalString(dst *string, base int, v jsonscan.Value, msg string) error {
+	switch v.Kind {
+	case jsonscan.KindNull:
 		return nil
-	case jsonString:
+	case jsonscan.KindString:
 		*dst = d.str(base, v)
 		return nil
 	}
@@ -179,8 +182,8 @@ func (d *claimsDecoder) optionalString(dst *string, base int, v jsonValue, msg s
 }
 
 // lenientString returns v's value if it is a string, else "".
-func (d *claimsDecoder) lenientString(base int, v jsonValue) string {
-	if v.kind != jsonString {
+func (d *claimsDecoder) lenientString(base int, v jsonscan.Value) string {
+	if v.Kind != jsonscan.KindString {
 		return ""
 	}
 	return d.str(base, v)
@@ -188,8 +191,8 @@ func (d *claimsDecoder) lenientString(base int, v jsonValue) string {
 
 // number returns the value of the number v, or NaN if it does not fit a
 // float64.
-func (d *claimsDecoder) number(base int, v jsonValue) float64 {
-	text := d.s[base+v.off : base+v.off+len(v.raw)]
+func (d *claimsDecoder) number(base int, v jsonscan.Value) float64 {
+	text := d.s[base+v.Off : base+v.Off+len(v.Raw)]
 	if n, ok := smallUint(text); ok {
 		return float64(n)
 	}
@@ -211,7 +214,7 @@ func smallUint(s string) (uint64, bool) {
 	}
 	var n uint64
 	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
+		if s[i] < '0' || s[i] > '9' {
 			return 0, false
 		}
 		n = n*10 + uint64(s[i]-'0')
@@ -220,8 +223,8 @@ func smallUint(s string) (uint64, bool) {
 }
 
 // numericDate decodes a JWT NumericDate.
-func (d *claimsDecoder) numericDate(dst *time.Time, v jsonValue, msg string) error {
-	if v.kind != jsonNumber {
+func (d *claimsDecoder) numericDate(dst *time.Time, v jsonscan.Value, msg string) error {
+	if v.Kind != jsonscan.KindNumber {
 		return verr(ReasonTokenVerificationFailed, msg)
 	}
 	f := d.number(0, v)
@@ -233,21 +236,21 @@ func (d *claimsDecoder) numericDate(dst *time.Time, v jsonValue, msg string) err
 	return nil
 }
 
-func (d *claimsDecoder) audience(v jsonValue) error {
+func (d *claimsDecoder) audience(v jsonscan.Value) error {
 	const msg = "aud claim must be a string or an array of strings"
 	c := &d.b.c
-	switch v.kind {
-	case jsonString:
+	switch v.Kind {
+	case jsonscan.KindString:
 		d.b.aud[0] = d.str(0, v)
 		c.Audience = d.b.aud[:1:1]
 		return nil
-	case jsonArray:
+	case jsonscan.KindArray:
 		var aud []string
-		err := scanArray(v.raw, func(e jsonValue) error {
-			if e.kind != jsonString {
+		err := jsonscan.Array(v.Raw, func(e jsonscan.Value) error {
+			if e.Kind != jsonscan.KindString {
 				return verr(ReasonTokenVerificationFailed, msg)
 			}
-			aud = append(aud, d.str(v.off, e))
+			aud = append(aud, d.str(v.Off, e))
 			return nil
 		})
 		c.Audience = aud
@@ -257,7 +260,7 @@ func (d *claimsDecoder) audience(v jsonValue) error {
 }
 
 // nested decodes the members of the act and o claims.
-func (d *claimsDecoder) nested(parent, key []byte, v jsonValue) error {
+func (d *claimsDecoder) nested(parent, key []byte, v jsonscan.Value) error {
 	if string(parent) == "act" {
 		return d.actorMember(key, v)
 	}
@@ -266,11 +269,11 @@ func (d *claimsDecoder) nested(parent, key []byte, v jsonValue) error {
 }
 
 // actor checks the act claim, whose members actorMember has decoded.
-func (d *claimsDecoder) actor(v jsonValue) error {
-	switch v.kind {
-	case jsonNull:
+func (d *claimsDecoder) actor(v jsonscan.Value) error {
+	switch v.Kind {
+	case jsonscan.KindNull:
 		return nil
-	case jsonObject:
+	case jsonscan.KindObject:
 		if d.act == nil { // {}: no member was decoded
 			d.act = new(Actor)
 		}
@@ -282,7 +285,7 @@ func (d *claimsDecoder) actor(v jsonValue) error {
 
 const actorMessage = "act claim must be an object of strings"
 
-func (d *claimsDecoder) actorMember(key []byte, v jsonValue) error {
+func (d *claimsDecoder) actorMember(key []byte, v jsonscan.Value) error {
 	if d.act == nil {
 		d.act = new(Actor)
 	}
@@ -301,7 +304,7 @@ func (d *claimsDecoder) actorMember(key []byte, v jsonValue) error {
 }
 
 // orgMember decodes a member of the v2 o claim.
-func (d *claimsDecoder) orgMember(key []byte, v jsonValue) {
+func (d *claimsDecoder) orgMember(key []byte, v jsonscan.Value) {
 	switch string(key) {
 	case "id":
 		d.o.id = d.lenientString(0, v)
@@ -318,17 +321,17 @@ func (d *claimsDecoder) orgMember(key []byte, v jsonValue) {
 
 // factorAges decodes fva, or returns nil if its shape is not two integers,
 // each -1 or in [0, 2^53).
-func (d *claimsDecoder) factorAges(v jsonValue) []int {
-	if v.kind != jsonArray {
+func (d *claimsDecoder) factorAges(v jsonscan.Value) []int {
+	if v.Kind != jsonscan.KindArray {
 		return nil
 	}
 	dst := &d.b.fva
 	n := 0
-	err := scanArray(v.raw, func(e jsonValue) error {
-		if n == len(dst) || e.kind != jsonNumber {
+	err := jsonscan.Array(v.Raw, func(e jsonscan.Value) error {
+		if n == len(dst) || e.Kind != jsonscan.KindNumber {
 			return errStop
 		}
-		f := d.number(v.off, e)
+		f := d.number(v.Off, e)
 		if f != math.Trunc(f) || f < -1 || f >= 1<<53 {
 			return errStop
 		}
@@ -352,8 +355,8 @@ func (d *claimsDecoder) orgV2() *Organization {
 		return nil
 	}
 	org := &d.b.org
-	org.ID, org.Slug, org.Role = d.o.id, d.o.slug, prefixWithOrg(d.o.role)
-	org.Permissions = orgPermissions(d.b.c.Features, d.o.per, d.o.fpm)
+	org.ID, org.Slug, org.Role = d.o.id, d.o.slug, scoped.PrefixWithOrg(d.o.role)
+	org.Permissions = scoped.Permissions(d.b.c.Features, d.o.per, d.o.fpm)
 	return org
 }
 
@@ -367,23 +370,23 @@ func (d *claimsDecoder) orgV1() *Organization {
 	org := &d.b.org
 	org.ID = id
 	org.Slug = d.lenientString(0, d.orgSlug)
-	org.Role = prefixWithOrg(d.lenientString(0, d.orgRole))
+	org.Role = scoped.PrefixWithOrg(d.lenientString(0, d.orgRole))
 	org.Permissions = d.stringList(d.orgPerms)
 	return org
 }
 
 // stringList decodes an array of strings, or returns nil if v is anything
 // else.
-func (d *claimsDecoder) stringList(v jsonValue) []string {
-	if v.kind != jsonArray {
+func (d *claimsDecoder) stringList(v jsonscan.Value) []string {
+	if v.Kind != jsonscan.KindArray {
 		return nil
 	}
 	var list []string
-	err := scanArray(v.raw, func(e jsonValue) error {
-		if e.kind != jsonString {
+	err := jsonscan.Array(v.Raw, func(e jsonscan.Value) error {
+		if e.Kind != jsonscan.KindString {
 			return errStop
 		}
-		list = append(list, d.str(v.off, e))
+		list = append(list, d.str(v.Off, e))
 		return nil
 	})
 	if err != nil {

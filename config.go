@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/clerkauth/clerkauth/internal/httpx"
 )
 
 // Defaults applied by [NewVerifier] and [NewSessionsClient] to zero fields.
@@ -202,34 +204,74 @@ func splitList(s string) []string {
 	return out
 }
 
+// withDefaults validates cfg and fills its zero fields.
+func (cfg Config) withDefaults() (Config, error) {
+	switch {
+	case cfg.Leeway < 0:
+		return cfg, fmt.Errorf("%w: negative leeway %v", ErrInvalidConfig, cfg.Leeway)
+	case cfg.Leeway > MaxLeeway:
+		return cfg, fmt.Errorf("%w: leeway %v exceeds %v", ErrInvalidConfig, cfg.Leeway, MaxLeeway)
+	case cfg.Leeway == 0:
+		cfg.Leeway = DefaultLeeway
+	case cfg.Leeway == NoLeeway:
+		cfg.Leeway = 0
+	}
+	if err := cfg.checkHeaderValues(); err != nil {
+		return cfg, err
+	}
+	var err error
+	if cfg.JWKSURL != "" {
+		if cfg.JWKSURL, err = httpx.ParseServiceURL("JWKSURL", cfg.JWKSURL); err != nil {
+			return cfg, err
+		}
+	}
+	if cfg.APIURL, err = parseAPIURL(orDefault(cfg.APIURL, DefaultAPIURL)); err != nil {
+		return cfg, err
+	}
+	cfg.APIVersion = orDefault(cfg.APIVersion, DefaultAPIVersion)
+	cfg.JWKSCacheTTL = orDefault(cfg.JWKSCacheTTL, DefaultJWKSCacheTTL)
+	cfg.JWKSRefreshCooldown = orDefault(cfg.JWKSRefreshCooldown, DefaultJWKSRefreshCooldown)
+	cfg.JWKSMaxStaleness = orDefault(cfg.JWKSMaxStaleness, DefaultJWKSMaxStaleness)
+	cfg.MaxTokenLifetime = orDefault(cfg.MaxTokenLifetime, DefaultMaxTokenLifetime)
+	cfg.TokenCacheSize = orDefault(cfg.TokenCacheSize, DefaultTokenCacheSize)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = httpx.DefaultClient()
+	}
+	if cfg.Revocations == nil {
+		cfg.Revocations = NewMemoryRevocationStore(cfg.Now)
+	}
+	return cfg, nil
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
 // checkHeaderValues rejects values that travel in request headers and
 // could not be sent as they are: a secret key with spaces or control
 // characters, a UserAgent with control characters, an APIVersion that is
 // not a YYYY-MM-DD date. NewVerifier and NewSessionsClient share it.
 func (cfg *Config) checkHeaderValues() error {
 	switch {
-	case !headerSafe(cfg.SecretKey) || strings.ContainsRune(cfg.SecretKey, ' '):
+	case !httpx.HeaderSafe(cfg.SecretKey) || strings.ContainsRune(cfg.SecretKey, ' '):
 		return fmt.Errorf("%w: SecretKey contains spaces or control characters", ErrInvalidConfig)
-	case !headerSafe(cfg.UserAgent):
+	case !httpx.HeaderSafe(cfg.UserAgent):
 		return fmt.Errorf("%w: UserAgent contains control characters", ErrInvalidConfig)
 	}
 	if cfg.APIVersion == "" {
 		return nil
 	}
 	if _, err := time.Parse(time.DateOnly, cfg.APIVersion); err != nil {
-		return fmt.Errorf("%w: APIVersion %q is not a YYYY-MM-DD date", ErrInvalidConfig, excerpt([]byte(cfg.APIVersion), 32))
+		return fmt.Errorf("%w: APIVersion %q is not a YYYY-MM-DD date", ErrInvalidConfig, httpx.Excerpt([]byte(cfg.APIVersion), 32))
 	}
 	return nil
-}
-
-// defaultHTTPClient is the client used when Config.HTTPClient is nil. Clerk
-// never redirects: a redirect is answered as an error rather than followed
-// with the secret key.
-func defaultHTTPClient() *http.Client {
-	return &http.Client{
-		Timeout:       defaultHTTPTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }
 
 // PublishableKeyInfo is what a publishable key encodes.

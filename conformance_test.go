@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/clerkauth/clerkauth/internal/httpx"
 )
 
 // specVersions are the excerpts checked: the default API version and the
@@ -297,8 +299,8 @@ func TestBoundsMatchSpec(t *testing.T) {
 			}
 		}
 		retries := dig(spec, "x-speakeasy-retries", "backoff").(node)
-		if retries["initialInterval"] != float64(retryInitialBackoff.Milliseconds()) || retries["exponent"] != retryBackoffFactor {
-			t.Errorf("%s: x-speakeasy-retries %v; client %v ×%v", version, retries, retryInitialBackoff, retryBackoffFactor)
+		if retries["initialInterval"] != float64(httpx.InitialBackoff.Milliseconds()) || retries["exponent"] != httpx.BackoffFactor {
+			t.Errorf("%s: x-speakeasy-retries %v; client %v ×%v", version, retries, httpx.InitialBackoff, httpx.BackoffFactor)
 		}
 	}
 }

@@ -2,7 +2,11 @@ package clerkauth
 
 import (
 	"errors"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/clerkauth/clerkauth/internal/httpx"
 )
 
 // The sentinel errors below are the distinctions a caller acts on. Every
@@ -42,7 +46,7 @@ var (
 
 	// ErrInvalidConfig is returned by constructors for a configuration that
 	// cannot be used safely.
-	ErrInvalidConfig = errors.New("clerkauth: invalid configuration")
+	ErrInvalidConfig = httpx.ErrInvalidConfig
 )
 
 // Reason is a machine-readable verification failure code. The values reuse
@@ -162,4 +166,143 @@ func verr(reason Reason, msg string) *VerificationError {
 
 func verrWrap(reason Reason, msg string, err error) *VerificationError {
 	return &VerificationError{Reason: reason, Message: msg, Err: err}
+}
+
+// Errors of the middleware, in addition to the verification errors of
+// [ErrNoToken], [ErrInvalidToken] and [ErrKeysUnavailable]. The default
+// error handler answers each with its own status code.
+var (
+	// ErrInvalidRequest is returned for credentials that are malformed
+	// rather than absent or invalid: several Authorization headers, an
+	// empty one, "Bearer" without a token, or an error of a custom token
+	// extractor. It is answered with 400 invalid_request.
+	ErrInvalidRequest = errors.New("clerkauth: malformed credentials")
+
+	// ErrForbidden is returned by the guards ([RequirePermission] and
+	// friends) for a signed-in session that lacks what the route requires.
+	// It is answered with 403 insufficient_scope; see [ForbiddenError].
+	ErrForbidden = errors.New("clerkauth: insufficient authorization")
+
+	// ErrSessionsUnavailable is returned when a check that needs Clerk's
+	// Sessions API (RequireActiveSession) cannot get an answer: the API is
+	// down, rate limits us or rejects the secret key. Like
+	// ErrKeysUnavailable it never means the token is bad: it is answered
+	// with 503 and Retry-After.
+	ErrSessionsUnavailable = errors.New("clerkauth: sessions API unavailable")
+)
+
+// Sentinel errors of the Sessions API. An error returned by a
+// [SessionsClient] method matches at most one of them with [errors.Is]; each
+// is matched by the [*APIError] the error holds.
+var (
+	// ErrNotFound is matched by a 404 answer: no session with that ID, or no
+	// JWT template with that name.
+	ErrNotFound = errors.New("clerkauth: not found")
+
+	// ErrUnauthorized is matched by a 401 answer: the secret key is missing,
+	// malformed or not valid for the instance.
+	ErrUnauthorized = errors.New("clerkauth: unauthorized")
+
+	// ErrRateLimited is matched by a 429 answer that was still rate limited
+	// after the client's retries. [APIError.RetryAfter] says how long to
+	// wait.
+	ErrRateLimited = errors.New("clerkauth: rate limited")
+
+	// ErrEndpointDeprecated is matched by a 410 answer or an
+	// operation_deprecated error code: the endpoint (such as
+	// POST /sessions/{id}/verify) is deprecated and pending removal.
+	ErrEndpointDeprecated = errors.New("clerkauth: endpoint deprecated")
+
+	// ErrUnexpectedResponse is returned for a successful (2xx) answer whose
+	// body is not what the operation expects: not JSON, cut short, or
+	// missing the object's ID. The error also wraps the decoding cause.
+	ErrUnexpectedResponse = errors.New("clerkauth: unexpected response from Clerk")
+
+	// ErrInvalidArgument is returned, before any request is sent, for an
+	// argument the API would reject or that is unsafe to put in a URL: an
+	// empty ID, an ID with '/' or a dot segment, an out-of-range limit or
+	// token lifetime, a status the list cannot filter on.
+	ErrInvalidArgument = errors.New("clerkauth: invalid argument")
+)
+
+// ErrRevokedLocallyOnly is returned by [Middleware.Revoke] when the session
+// was revoked in the Verifier's RevocationStore (its tokens are refused) but
+// Clerk was not told: no SessionsClient, or the call failed (the error
+// wraps the cause too). Any other error from Revoke means the local
+// revocation itself failed.
+var ErrRevokedLocallyOnly = errors.New("clerkauth: session revoked on this instance only, not at Clerk")
+
+// Reasons that the middleware's error bodies carry in meta.reason where the
+// error is not a [VerificationError] (whose own Reason is used).
+const (
+	// ReasonInvalidRequest marks malformed credentials (400).
+	ReasonInvalidRequest Reason = "invalid-request"
+	// ReasonInsufficientScope marks a session that fails a guard (403).
+	ReasonInsufficientScope Reason = "insufficient-scope"
+	// ReasonReverificationRequired is the reason of Clerk's reverification
+	// error body (403).
+	ReasonReverificationRequired Reason = "reverification-error"
+	// ReasonSessionsUnavailable marks a Sessions API that cannot be asked (503).
+	ReasonSessionsUnavailable Reason = "sessions-api-unavailable"
+	// ReasonUnexpectedError marks an error of no known class (500), as in
+	// Clerk's SDKs.
+	ReasonUnexpectedError Reason = "unexpected-error"
+)
+
+// middlewareError is a failure of the middleware's own rather than of the
+// token: malformed credentials (class ErrInvalidRequest, answered 400) or a
+// Sessions API that cannot be asked (class ErrSessionsUnavailable, answered
+// 503). It matches its class and wraps the cause. msg is safe to send to the
+// client; the cause is not.
+type middlewareError struct {
+	class      error
+	msg        string
+	retryAfter time.Duration // 0: DefaultRetryAfter
+	err        error
+}
+
+func invalidRequest(msg string) error {
+	return &middlewareError{class: ErrInvalidRequest, msg: msg}
+}
+
+func invalidRequestWrap(msg string, err error) error {
+	return &middlewareError{class: ErrInvalidRequest, msg: msg, err: err}
+}
+
+func sessionsUnavailable(msg string, err error) *middlewareError {
+	return &middlewareError{class: ErrSessionsUnavailable, msg: msg, err: err}
+}
+
+func (e *middlewareError) Error() string {
+	if e.err != nil {
+		return "clerkauth: " + e.msg + ": " + e.err.Error()
+	}
+	return "clerkauth: " + e.msg
+}
+
+func (e *middlewareError) Unwrap() error        { return e.err }
+func (e *middlewareError) Is(target error) bool { return target == e.class }
+
+// ForbiddenError is returned by the guards for a signed-in session that
+// fails their [Check]. It matches [ErrForbidden]. Check is what the route
+// asked for; a custom error handler may use it to explain the refusal.
+type ForbiddenError struct {
+	// Check is the requirement the session failed.
+	Check Check
+}
+
+// Error returns a message naming what was required.
+func (e *ForbiddenError) Error() string {
+	if e.reverification() {
+		return "clerkauth: session needs reverification (" + string(e.Check.Reverification.Level) +
+			" within " + strconv.Itoa(e.Check.Reverification.AfterMinutes) + " minutes)"
+	}
+	return "clerkauth: session lacks the required role, permission, feature or plan"
+}
+
+// Is reports whether target is ErrForbidden.
+func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }
+
+func (e *ForbiddenError) reverification() bool {
+	return e.Check.Reverification != (Reverification{})
 }

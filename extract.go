@@ -25,14 +25,14 @@ const (
 // one, "Bearer" without a token, or a token with characters outside RFC
 // 6750's b64token syntax.
 func BearerToken(r *http.Request) (string, error) {
-	return bearerToken(r, true)
+	return bearerFromValues(r.Header.Values("Authorization"), true)
 }
 
-// bearerToken is BearerToken; with checkChars false it leaves the
-// per-byte b64token check to the caller (the middleware runs it only for a
-// token that fails verification: one that verifies is base64url already).
-func bearerToken(r *http.Request, checkChars bool) (string, error) {
-	values := r.Header.Values("Authorization")
+// bearerFromValues is BearerToken over the values of every Authorization
+// header; with checkChars false it leaves the per-byte b64token check to
+// the caller (the middleware runs it only for a token that fails
+// verification: one that verifies is base64url already).
+func bearerFromValues(values []string, checkChars bool) (string, error) {
 	switch len(values) {
 	case 0:
 		return "", nil
@@ -114,14 +114,14 @@ func isB64TokenChar(c byte) bool { return allB64TokenChars(string(c)) }
 // suffixed cookie is the instance's own, the unsuffixed one a fallback for
 // applications that predate suffixed cookies. When a cookie name repeats,
 // the first value is used, as browsers send the most specific path first.
-func cookieToken(r *http.Request, suffix string) string {
+func cookieToken(cookie func(name string) (string, bool), suffix string) string {
 	if suffix != "" {
-		if c, err := r.Cookie(sessionCookie + "_" + suffix); err == nil && c.Value != "" {
-			return c.Value
+		if v, ok := cookie(sessionCookie + "_" + suffix); ok && v != "" {
+			return v
 		}
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		return c.Value
+	if v, ok := cookie(sessionCookie); ok {
+		return v
 	}
 	return ""
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -190,4 +191,51 @@ func (f *onlineFallback) checkSession(s *Session, c *Claims) error {
 		return verr(ReasonSessionPending, "session is pending")
 	}
 	return verr(ReasonSessionRevoked, "Clerk reports the session is "+string(s.Status))
+}
+
+// breaker is a circuit breaker: after threshold consecutive failures it
+// opens and refuses calls for coolOff, then lets one probe through
+// (half-open); the probe's success closes it, its failure reopens it.
+type breaker struct {
+	threshold int
+	coolOff   time.Duration
+	now       func() time.Time
+
+	mu        sync.Mutex
+	failures  int
+	openUntil time.Time // zero when closed
+	probing   bool
+}
+
+// allow reports whether a call may be made now. A true answer must be
+// followed by record.
+func (b *breaker) allow() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.openUntil.IsZero():
+		return true
+	case b.probing || b.now().Before(b.openUntil):
+		return false
+	}
+	b.probing = true
+	return true
+}
+
+// record reports the outcome of an allowed call: failed when the API did
+// not work (network error, 5xx, 429, rejected secret key). Any answer about
+// the token itself counts as the API working.
+func (b *breaker) record(failed bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	wasProbe := b.probing
+	b.probing = false
+	if !failed {
+		b.failures, b.openUntil = 0, time.Time{}
+		return
+	}
+	b.failures++
+	if wasProbe || b.failures >= b.threshold {
+		b.openUntil = b.now().Add(b.coolOff)
+	}
 }

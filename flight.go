@@ -3,7 +3,6 @@ package clerkauth
 import (
 	"context"
 	"sync"
-	"time"
 )
 
 // flightGroup merges concurrent calls with the same key into one, run on
@@ -37,7 +36,7 @@ func (g *flightGroup[V]) do(ctx context.Context, key string, fn func(context.Con
 		if !g.scope.goIfOpen(func() { g.run(key, c, fn) }) {
 			g.mu.Unlock()
 			var zero V
-			return zero, &unavailableError{msg: "middleware closed"}
+			return zero, sessionsUnavailable("middleware closed", nil)
 		}
 		g.calls[key] = c
 	}
@@ -48,7 +47,7 @@ func (g *flightGroup[V]) do(ctx context.Context, key string, fn func(context.Con
 		return c.val, c.err
 	case <-ctx.Done():
 		var zero V
-		return zero, &unavailableError{msg: "gave up waiting for the Sessions API", err: ctx.Err()}
+		return zero, sessionsUnavailable("gave up waiting for the Sessions API", ctx.Err())
 	}
 }
 
@@ -73,49 +72,40 @@ func (g *flightGroup[V]) waiting(key string) int {
 	return 0
 }
 
-// breaker is a circuit breaker: after threshold consecutive failures it
-// opens and refuses calls for coolOff, then lets one probe through
-// (half-open); the probe's success closes it, its failure reopens it.
-type breaker struct {
-	threshold int
-	coolOff   time.Duration
-	now       func() time.Time
-
-	mu        sync.Mutex
-	failures  int
-	openUntil time.Time // zero when closed
-	probing   bool
+// flightScope owns the goroutines of shared Sessions API calls: they run
+// on its context, never a request's, and close cancels and waits for them.
+type flightScope struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
 }
 
-// allow reports whether a call may be made now. A true answer must be
-// followed by record.
-func (b *breaker) allow() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	switch {
-	case b.openUntil.IsZero():
-		return true
-	case b.probing || b.now().Before(b.openUntil):
+func newFlightScope() *flightScope {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &flightScope{ctx: ctx, cancel: cancel}
+}
+
+// goIfOpen runs f on a new goroutine unless the scope is closed.
+func (s *flightScope) goIfOpen(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
 		return false
 	}
-	b.probing = true
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
 	return true
 }
 
-// record reports the outcome of an allowed call: failed when the API did
-// not work (network error, 5xx, 429, rejected secret key). Any answer about
-// the token itself counts as the API working.
-func (b *breaker) record(failed bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	wasProbe := b.probing
-	b.probing = false
-	if !failed {
-		b.failures, b.openUntil = 0, time.Time{}
-		return
-	}
-	b.failures++
-	if wasProbe || b.failures >= b.threshold {
-		b.openUntil = b.now().Add(b.coolOff)
-	}
+func (s *flightScope) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
 }

@@ -1,6 +1,6 @@
 package clerkauth
 
-import "strings"
+import "github.com/clerkauth/clerkauth/internal/scoped"
 
 // Check is an authorization question for [Claims.Has]. Each non-zero field
 // asks about one thing; a Check passes only when at least one thing is asked
@@ -150,22 +150,10 @@ func (c *Claims) checkOrg(ch Check) checkResult {
 	if org == nil || org.ID == "" {
 		return checkFail
 	}
-	if ch.Role != "" && (org.Role == "" || trimOrgPrefixes(org.Role) != trimOrgPrefixes(ch.Role)) {
+	if ch.Role != "" && (org.Role == "" || scoped.TrimOrgPrefixes(org.Role) != scoped.TrimOrgPrefixes(ch.Role)) {
 		return checkFail
 	}
-	return passIf(ch.Permission == "" || hasPermission(org.Permissions, ch.Permission))
-}
-
-// hasPermission reports whether perms holds prefixWithOrg(want), without
-// building it.
-func hasPermission(perms []string, want string) bool {
-	want = trimOrgPrefixes(want)
-	for _, p := range perms {
-		if len(p) == len("org:")+len(want) && strings.HasPrefix(p, "org:") && p[len("org:"):] == want {
-			return true
-		}
-	}
-	return false
+	return passIf(ch.Permission == "" || scoped.HasOrgPermission(org.Permissions, ch.Permission))
 }
 
 // checkBilling checks the feature and plan asked; both must hold.
@@ -173,39 +161,10 @@ func (c *Claims) checkBilling(ch Check) checkResult {
 	if ch.Feature == "" && ch.Plan == "" {
 		return checkSkip
 	}
-	if ch.Feature != "" && !hasScoped(c.Features, ch.Feature) {
+	if ch.Feature != "" && !scoped.Has(c.Features, ch.Feature) {
 		return checkFail
 	}
-	return passIf(ch.Plan == "" || hasScoped(c.Plans, ch.Plan))
-}
-
-// hasScoped reports whether the scoped list (fea or pla elements) holds
-// want. A list element without a scope makes the whole list unusable, as
-// Clerk's splitByScope throws on it.
-func hasScoped(list []string, want string) bool {
-	scope, id, scoped := cutByte(want, ':')
-	wantOrg, wantUser := true, true
-	if !scoped {
-		id = scope
-	} else {
-		wantOrg = scope == "o" || scope == "org" || scope == "organization"
-		wantUser = scope == "u" || scope == "user"
-	}
-	if id == "" || (!wantOrg && !wantUser) || len(list) == 0 {
-		return false
-	}
-	found := false
-	for _, element := range list {
-		s, value, ok := cutByte(element, ':')
-		if !ok {
-			return false
-		}
-		org, user := isOrgScope(s), s == "u" || s == "ou" || s == "uo"
-		if value == id && ((wantOrg && org) || (wantUser && user)) {
-			found = true
-		}
-	}
-	return found
+	return passIf(ch.Plan == "" || scoped.Has(c.Plans, ch.Plan))
 }
 
 // checkReverification checks the fva claim against r.

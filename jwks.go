@@ -16,6 +16,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"github.com/clerkauth/clerkauth/internal/httpx"
 	"github.com/clerkauth/clerkauth/internal/jose"
 )
 
@@ -96,14 +97,14 @@ func newRemoteKeys(cfg *Config, url, bearer string) *remoteKeys {
 		url:        url,
 		bearer:     bearer,
 		client:     cfg.HTTPClient,
-		userAgent:  userAgent(cfg.UserAgent),
+		userAgent:  httpx.UserAgent(userAgentProduct, cfg.UserAgent),
 		apiVersion: cfg.APIVersion,
 		ttl:        cfg.JWKSCacheTTL,
 		cooldown:   cfg.JWKSRefreshCooldown,
 		maxStale:   cfg.JWKSMaxStaleness,
-		maxRetries: retriesOf(cfg.MaxRetries),
+		maxRetries: httpx.Retries(cfg.MaxRetries, DefaultMaxRetries),
 		now:        cfg.Now,
-		sleep:      sleepContext,
+		sleep:      httpx.Sleep,
 		logger:     cfg.Logger,
 		baseCtx:    ctx,
 		cancel:     cancel,
@@ -284,7 +285,7 @@ func (r *remoteKeys) fetchWithRetry(ctx context.Context) (*keySnapshot, error) {
 		if err == nil || !retry || attempt >= r.maxRetries {
 			return s, err
 		}
-		if r.sleep(ctx, backoff(attempt, randomJitter)) != nil {
+		if r.sleep(ctx, httpx.Backoff(attempt, httpx.RandomJitter)) != nil {
 			return nil, err
 		}
 	}
@@ -301,7 +302,7 @@ func (r *remoteKeys) fetchOnce(ctx context.Context) (*keySnapshot, bool, error) 
 	if err != nil {
 		return nil, ctx.Err() == nil, verrWrap(ReasonJWKRemoteFailedToLoad, "JWKS request failed", err)
 	}
-	defer drainAndClose(resp.Body)
+	defer httpx.DrainAndClose(resp.Body)
 	return r.handleResponse(resp)
 }
 
@@ -444,21 +445,4 @@ type KeyStatus struct {
 
 func errKidMismatch() error {
 	return verr(ReasonJWKKidMismatch, "no signing key matches the token's kid")
-}
-
-func retriesOf(n int) int {
-	switch {
-	case n < 0:
-		return 0
-	case n == 0:
-		return DefaultMaxRetries
-	}
-	return n
-}
-
-func userAgent(extra string) string {
-	if extra != "" {
-		return userAgentProduct + " " + extra
-	}
-	return userAgentProduct
 }

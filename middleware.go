@@ -2,11 +2,9 @@ package clerkauth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -270,17 +268,23 @@ func mustMiddleware(v *Verifier, opts MiddlewareOptions) *Middleware {
 
 // Handler returns next wrapped in authentication. Its signature fits
 // routers' Use methods (chi's r.Use(m.Handler)). It panics if next is nil.
+// It is the net/http adapter over the transport-neutral decision (decide.go).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	if next == nil {
 		panic("clerkauth: Middleware.Handler: nil next handler")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if m.bypass(r) {
+		if m.skip != nil && m.skip(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		in := m.credentialsOf(r)
+		if m.passesPreflight(in) {
 			next.ServeHTTP(w, r)
 			return
 		}
 		addVary(w.Header())
-		st, err := m.authenticate(r)
+		st, err := m.decide(r.Context(), in)
 		m.setDebugHeaders(w, err)
 		if err != nil && !m.passesSignedOut(err) {
 			m.resp.fail(w, r, err)
@@ -288,6 +292,20 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(withAuthState(r.Context(), st)))
 	})
+}
+
+// credentialsOf reads r's credentials for decide. The lookups are lazy, so
+// a request pays only for what the decision reads.
+func (m *Middleware) credentialsOf(r *http.Request) credentials {
+	in := credentials{
+		authorization: r.Header.Values("Authorization"),
+		source:        (*httpRequest)(r),
+		method:        r.Method,
+	}
+	if m.extractor != nil {
+		in.custom = func() (string, error) { return m.extractor(r) }
+	}
+	return in
 }
 
 // varyCredentials is the Vary value of every response the middleware
@@ -305,77 +323,18 @@ func addVary(h http.Header) {
 	h.Add("Vary", "Authorization, Cookie")
 }
 
-// bypass reports whether r passes untouched: skipped paths and CORS
-// preflights.
-func (m *Middleware) bypass(r *http.Request) bool {
-	if m.skip != nil && m.skip(r) {
-		return true
-	}
-	return !m.authPreflight && r.Method == http.MethodOptions &&
-		r.Header.Get("Access-Control-Request-Method") != ""
-}
-
-// passesSignedOut reports whether a failed request goes on signed out.
-func (m *Middleware) passesSignedOut(err error) bool {
-	switch {
-	case !m.optional:
-		return false
-	case errors.Is(err, ErrNoToken):
-		return true
-	}
-	return m.invalidIsOut && errors.Is(err, ErrInvalidToken)
-}
-
+// setDebugHeaders sets the DebugHeaders of a response to a request decided
+// with err.
 func (m *Middleware) setDebugHeaders(w http.ResponseWriter, err error) {
 	if !m.debug {
 		return
 	}
-	if err == nil {
-		w.Header().Set("X-Clerk-Auth-Status", "signed-in")
-		return
+	status, reason := debugValues(err)
+	h := w.Header()
+	h.Set("X-Clerk-Auth-Status", status)
+	if reason != "" {
+		h.Set("X-Clerk-Auth-Reason", reason)
 	}
-	w.Header().Set("X-Clerk-Auth-Status", "signed-out")
-	w.Header().Set("X-Clerk-Auth-Reason", string(describe(err).reason))
-}
-
-// authenticate extracts and verifies r's token. The state it returns is
-// signed out when err is not nil.
-func (m *Middleware) authenticate(r *http.Request) (authState, error) {
-	st := authState{resp: m.resp}
-	token, fromHeader, err := m.extract(r)
-	if err != nil {
-		return st, err
-	}
-	if token == "" {
-		return st, verr(ReasonTokenMissing, "no session token")
-	}
-	c, err := m.verify(r.Context(), token)
-	if err != nil {
-		if fromHeader && !isB64Token(token) {
-			return st, errNotB64Token() // malformed credentials: 400, not 401
-		}
-		return st, err
-	}
-	st.claims, st.token = c, token
-	return st, nil
-}
-
-// extract finds r's token. fromHeader reports a token of the Authorization
-// header, whose b64token syntax is still to be checked if it fails to
-// verify: the per-byte check is skipped for tokens that verify.
-func (m *Middleware) extract(r *http.Request) (token string, fromHeader bool, err error) {
-	if m.extractor != nil {
-		tok, err := m.extractor(r)
-		if err != nil {
-			return "", false, &requestError{msg: "token extractor failed", err: err}
-		}
-		return tok, false, nil
-	}
-	tok, err := bearerToken(r, false)
-	if err != nil || tok != "" || !m.cookies {
-		return tok, tok != "", err
-	}
-	return cookieToken(r, m.suffix), false, nil
 }
 
 // verify verifies token networklessly, then online when that cannot decide
@@ -387,13 +346,6 @@ func (m *Middleware) verify(ctx context.Context, token string) (*Claims, error) 
 	}
 	return m.fallback.verify(ctx, token, err)
 }
-
-// ErrRevokedLocallyOnly is returned by [Middleware.Revoke] when the session
-// was revoked in the Verifier's RevocationStore (its tokens are refused) but
-// Clerk was not told: no SessionsClient, or the call failed (the error
-// wraps the cause too). Any other error from Revoke means the local
-// revocation itself failed.
-var ErrRevokedLocallyOnly = errors.New("clerkauth: session revoked on this instance only, not at Clerk")
 
 // Revoke revokes the session at Clerk (POST /sessions/{id}/revoke) and
 // makes this instance reject its tokens at once, through the Verifier's
@@ -423,42 +375,4 @@ func (m *Middleware) Revoke(ctx context.Context, sessionID string) error {
 func (m *Middleware) Close() error {
 	m.flights.close()
 	return nil
-}
-
-// flightScope owns the goroutines of shared Sessions API calls: they run
-// on its context, never a request's, and close cancels and waits for them.
-type flightScope struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
-}
-
-func newFlightScope() *flightScope {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &flightScope{ctx: ctx, cancel: cancel}
-}
-
-// goIfOpen runs f on a new goroutine unless the scope is closed.
-func (s *flightScope) goIfOpen(f func()) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		f()
-	}()
-	return true
-}
-
-func (s *flightScope) close() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
 }

@@ -9,46 +9,6 @@ import (
 	"time"
 )
 
-// Errors of the middleware, in addition to the verification errors of
-// [ErrNoToken], [ErrInvalidToken] and [ErrKeysUnavailable]. The default
-// error handler answers each with its own status code.
-var (
-	// ErrInvalidRequest is returned for credentials that are malformed
-	// rather than absent or invalid: several Authorization headers, an
-	// empty one, "Bearer" without a token, or an error of a custom token
-	// extractor. It is answered with 400 invalid_request.
-	ErrInvalidRequest = errors.New("clerkauth: malformed credentials")
-
-	// ErrForbidden is returned by the guards ([RequirePermission] and
-	// friends) for a signed-in session that lacks what the route requires.
-	// It is answered with 403 insufficient_scope; see [ForbiddenError].
-	ErrForbidden = errors.New("clerkauth: insufficient authorization")
-
-	// ErrSessionsUnavailable is returned when a check that needs Clerk's
-	// Sessions API (RequireActiveSession) cannot get an answer: the API is
-	// down, rate limits us or rejects the secret key. Like
-	// ErrKeysUnavailable it never means the token is bad: it is answered
-	// with 503 and Retry-After.
-	ErrSessionsUnavailable = errors.New("clerkauth: sessions API unavailable")
-)
-
-// Reasons that the middleware's error bodies carry in meta.reason where the
-// error is not a [VerificationError] (whose own Reason is used).
-const (
-	// ReasonInvalidRequest marks malformed credentials (400).
-	ReasonInvalidRequest Reason = "invalid-request"
-	// ReasonInsufficientScope marks a session that fails a guard (403).
-	ReasonInsufficientScope Reason = "insufficient-scope"
-	// ReasonReverificationRequired is the reason of Clerk's reverification
-	// error body (403).
-	ReasonReverificationRequired Reason = "reverification-error"
-	// ReasonSessionsUnavailable marks a Sessions API that cannot be asked (503).
-	ReasonSessionsUnavailable Reason = "sessions-api-unavailable"
-	// ReasonUnexpectedError marks an error of no known class (500), as in
-	// Clerk's SDKs.
-	ReasonUnexpectedError Reason = "unexpected-error"
-)
-
 // DefaultRealm is the realm of the WWW-Authenticate challenges when
 // MiddlewareOptions.Realm is empty.
 const DefaultRealm = "api"
@@ -56,67 +16,6 @@ const DefaultRealm = "api"
 // DefaultRetryAfter is the Retry-After sent with a 503 when the cause does
 // not say how long to wait.
 const DefaultRetryAfter = 5 * time.Second
-
-// requestError is a malformed-credentials error; it matches
-// ErrInvalidRequest.
-type requestError struct {
-	msg string
-	err error
-}
-
-func invalidRequest(msg string) error { return &requestError{msg: msg} }
-
-func (e *requestError) Error() string {
-	if e.err != nil {
-		return "clerkauth: " + e.msg + ": " + e.err.Error()
-	}
-	return "clerkauth: " + e.msg
-}
-
-func (e *requestError) Unwrap() error        { return e.err }
-func (e *requestError) Is(target error) bool { return target == ErrInvalidRequest }
-
-// unavailableError is a failure to reach the Sessions API; it matches
-// ErrSessionsUnavailable and wraps the cause.
-type unavailableError struct {
-	msg        string
-	retryAfter time.Duration // 0: DefaultRetryAfter
-	err        error
-}
-
-func (e *unavailableError) Error() string {
-	if e.err != nil {
-		return "clerkauth: " + e.msg + ": " + e.err.Error()
-	}
-	return "clerkauth: " + e.msg
-}
-
-func (e *unavailableError) Unwrap() error        { return e.err }
-func (e *unavailableError) Is(target error) bool { return target == ErrSessionsUnavailable }
-
-// ForbiddenError is returned by the guards for a signed-in session that
-// fails their [Check]. It matches [ErrForbidden]. Check is what the route
-// asked for; a custom error handler may use it to explain the refusal.
-type ForbiddenError struct {
-	// Check is the requirement the session failed.
-	Check Check
-}
-
-// Error returns a message naming what was required.
-func (e *ForbiddenError) Error() string {
-	if e.reverification() {
-		return "clerkauth: session needs reverification (" + string(e.Check.Reverification.Level) +
-			" within " + strconv.Itoa(e.Check.Reverification.AfterMinutes) + " minutes)"
-	}
-	return "clerkauth: session lacks the required role, permission, feature or plan"
-}
-
-// Is reports whether target is ErrForbidden.
-func (e *ForbiddenError) Is(target error) bool { return target == ErrForbidden }
-
-func (e *ForbiddenError) reverification() bool {
-	return e.Check.Reverification != (Reverification{})
-}
 
 // errorBody is Clerk's error shape (ClerkErrors).
 type errorBody struct {
@@ -184,8 +83,8 @@ func unavailableResponse(err error) errorResponse {
 	r := errorResponse{status: http.StatusServiceUnavailable, code: "service_unavailable",
 		message: "Service unavailable", long: safeDetail(err, "authentication is temporarily unavailable"),
 		reason: ReasonOf(err), retryAfter: DefaultRetryAfter}
-	var ue *unavailableError
-	if errors.As(err, &ue) {
+	var ue *middlewareError
+	if errors.As(err, &ue) && ue.class == ErrSessionsUnavailable {
 		r.reason = ReasonSessionsUnavailable
 		if ue.retryAfter > 0 {
 			r.retryAfter = ue.retryAfter
@@ -199,15 +98,12 @@ func unavailableResponse(err error) errorResponse {
 // never an underlying cause (which may name hosts or carry response bodies).
 func safeDetail(err error, fallback string) string {
 	var ve *VerificationError
-	var re *requestError
-	var ue *unavailableError
+	var me *middlewareError
 	switch {
 	case errors.As(err, &ve) && ve.Message != "":
 		return ve.Message
-	case errors.As(err, &re):
-		return re.msg
-	case errors.As(err, &ue):
-		return ue.msg
+	case errors.As(err, &me):
+		return me.msg
 	}
 	return fallback
 }
@@ -242,19 +138,50 @@ func DefaultErrorHandler(realm string) func(http.ResponseWriter, *http.Request, 
 }
 
 func writeError(w http.ResponseWriter, realm string, err error) {
-	d := describe(err)
+	rep := renderError(realm, err)
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
+	rep.eachHeader(h.Set)
+	w.WriteHeader(rep.status)
+	_, _ = w.Write(rep.body)
+}
+
+// errorReply is the whole default answer to an error, computed without an
+// http.ResponseWriter so that adapters of any transport can send it.
+type errorReply struct {
+	status     int
+	challenge  string // WWW-Authenticate value, "" for none
+	retryAfter string // Retry-After value, "" for none
+	body       []byte // JSON, newline-terminated
+}
+
+// eachHeader calls set with every header of r, in the order the default
+// error handler sets them.
+func (r *errorReply) eachHeader(set func(key, value string)) {
+	set("Cache-Control", "no-store")
+	set("Content-Type", "application/json; charset=utf-8")
+	set("X-Content-Type-Options", "nosniff")
+	if r.challenge != "" {
+		set("WWW-Authenticate", r.challenge)
+	}
+	if r.retryAfter != "" {
+		set("Retry-After", r.retryAfter)
+	}
+}
+
+// renderError computes the default answer to err: its status, headers and
+// body (see DefaultErrorHandler). realm must already be sanitized.
+func renderError(realm string, err error) errorReply {
+	d := describe(err)
+	rep := errorReply{status: d.status}
 	if d.status != http.StatusServiceUnavailable && d.status != http.StatusInternalServerError {
-		h.Set("WWW-Authenticate", challenge(realm, d.rfcError, d.long))
+		rep.challenge = challenge(realm, d.rfcError, d.long)
 	}
 	if d.retryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int((d.retryAfter+time.Second-1)/time.Second)))
+		rep.retryAfter = strconv.Itoa(int((d.retryAfter + time.Second - 1) / time.Second))
 	}
-	w.WriteHeader(d.status)
-	_ = json.NewEncoder(w).Encode(bodyOf(err, d))
+	body, _ := json.Marshal(bodyOf(err, d))
+	rep.body = append(body, '\n')
+	return rep
 }
 
 func bodyOf(err error, d errorResponse) any {

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/clerkauth/clerkauth/internal/httpx"
 )
 
 // failThen answers the first len(failures) requests with the given statuses
@@ -101,7 +103,7 @@ func TestRetryAfterBeyondCapIsReported(t *testing.T) {
 		t.Fatalf("err = %v; want RetryAfter 10m", err)
 	}
 	if len(sl.recorded()) != 0 {
-		t.Errorf("waited %v; want no wait beyond %v", sl.recorded(), retryMaxAfter)
+		t.Errorf("waited %v; want no wait beyond %v", sl.recorded(), httpx.MaxRetryAfter)
 	}
 }
 
@@ -112,7 +114,7 @@ func TestCancelStopsWaitingAtOnce(t *testing.T) {
 	// the real sleeper: the test would hang for a minute if it ignored ctx.
 	c.sleep = func(ctx context.Context, d time.Duration) error {
 		cancel()
-		return sleepContext(ctx, d)
+		return httpx.Sleep(ctx, d)
 	}
 	_, err := c.Get(ctx, "sess_1")
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrRateLimited) {
@@ -130,51 +132,5 @@ func TestCanceledContextIsNotRetried(t *testing.T) {
 	_, err := c.Get(ctx, "sess_1")
 	if !errors.Is(err, context.Canceled) || len(sl.recorded()) != 0 || len(api.requests()) != 0 {
 		t.Errorf("err = %v, waits %v; want context.Canceled at once", err, sl.recorded())
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	none := func(time.Duration) time.Duration { return 0 }
-	most := func(d time.Duration) time.Duration { return d - 1 }
-	want := []time.Duration{500 * time.Millisecond, 750 * time.Millisecond, 1125 * time.Millisecond}
-	for n, w := range want {
-		if lo, hi := backoff(n, none), backoff(n, most); lo != w/2 || hi != w-1 {
-			t.Errorf("backoff(%d) in [%v, %v]; want [%v, %v)", n, lo, hi, w/2, w)
-		}
-	}
-	if got := backoff(100, most); got >= retryMaxBackoff || got < retryMaxBackoff/2 {
-		t.Errorf("backoff(100) = %v; want capped below %v", got, retryMaxBackoff)
-	}
-	for range 100 {
-		if j := randomJitter(time.Second); j < 0 || j >= time.Second {
-			t.Fatalf("randomJitter(1s) = %v; want [0, 1s)", j)
-		}
-	}
-	if randomJitter(0) != 0 {
-		t.Error("randomJitter(0) != 0")
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 5, 12, 10, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"", 0},
-		{"5", 5 * time.Second},
-		{" 12 ", 12 * time.Second},
-		{"0", 0},
-		{"-3", 0},
-		{"1.5", 0},
-		{"soon", 0},
-		{now.Add(45 * time.Second).Format(http.TimeFormat), 45 * time.Second},
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
-		{"99999999999999999", 1<<63 - 1},
-	}
-	for _, tt := range tests {
-		if got := parseRetryAfter(tt.in, now); got != tt.want {
-			t.Errorf("parseRetryAfter(%q) = %v; want %v", tt.in, got, tt.want)
-		}
 	}
 }

@@ -24,6 +24,19 @@ type RevocationStore interface {
 	IsRevoked(ctx context.Context, sessionID string) (bool, error)
 }
 
+// checkRevoked rejects tokens of a revoked session. A store that cannot
+// answer fails closed.
+func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
+	revoked, err := v.revocations.IsRevoked(ctx, c.SessionID)
+	switch {
+	case err != nil:
+		return verrWrap(ReasonRevocationUnavailable, "revocation store unavailable", err)
+	case revoked:
+		return verr(ReasonSessionRevoked, "session has been revoked")
+	}
+	return nil
+}
+
 // MemoryRevocationStore is a [RevocationStore] local to one process. It is
 // safe for concurrent use. Entries are dropped lazily once past their until
 // time. The zero value is not usable: call [NewMemoryRevocationStore].

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/clerkauth/clerkauth/internal/httpx"
 )
 
 // Bounds of the Sessions API parameters, from Clerk's OpenAPI spec.
@@ -26,10 +26,8 @@ const (
 )
 
 const (
-	defaultHTTPTimeout = 10 * time.Second
-	maxSuccessBody     = 4 << 20  // bytes read from a successful answer
-	maxDrain           = 64 << 10 // bytes discarded to reuse a connection
-	allPageSize        = 100      // page size of All when Limit is 0
+	maxSuccessBody = 4 << 20 // bytes read from a successful answer
+	allPageSize    = 100     // page size of All when Limit is 0
 )
 
 // SessionsClient calls Clerk's Backend Sessions API: it reads, lists and
@@ -91,16 +89,16 @@ func NewSessionsClient(cfg Config) (*SessionsClient, error) {
 		baseURL:    base,
 		secretKey:  cfg.SecretKey,
 		apiVersion: orDefault(cfg.APIVersion, DefaultAPIVersion),
-		userAgent:  userAgent(cfg.UserAgent),
+		userAgent:  httpx.UserAgent(userAgentProduct, cfg.UserAgent),
 		httpClient: cfg.HTTPClient,
-		maxRetries: retriesOf(cfg.MaxRetries),
+		maxRetries: httpx.Retries(cfg.MaxRetries, DefaultMaxRetries),
 		now:        cfg.Now,
 		logger:     cfg.Logger,
-		sleep:      sleepContext,
-		jitter:     randomJitter,
+		sleep:      httpx.Sleep,
+		jitter:     httpx.RandomJitter,
 	}
 	if c.httpClient == nil {
-		c.httpClient = defaultHTTPClient()
+		c.httpClient = httpx.DefaultClient()
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -110,46 +108,7 @@ func NewSessionsClient(cfg Config) (*SessionsClient, error) {
 
 // parseAPIURL checks the Backend API base URL and returns it without a
 // trailing slash.
-func parseAPIURL(raw string) (string, error) { return parseServiceURL("APIURL", raw) }
-
-// parseServiceURL checks a URL of Clerk's that keys or secrets travel to or
-// from: absolute, https (http only to a loopback host, for clerktest), with
-// no user info, query or fragment. It returns it without a trailing slash.
-func parseServiceURL(field, raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("%w: %s: %w", ErrInvalidConfig, field, err)
-	}
-	switch {
-	case u.Host == "" || u.Opaque != "":
-		return "", fmt.Errorf("%w: %s must be an absolute URL", ErrInvalidConfig, field)
-	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return "", fmt.Errorf("%w: %s must not hold user info, a query or a fragment", ErrInvalidConfig, field)
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
-	default:
-		return "", fmt.Errorf("%w: %s must use https (http only to a loopback host)", ErrInvalidConfig, field)
-	}
-	return strings.TrimRight(u.String(), "/"), nil
-}
-
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// headerSafe reports whether s can be sent in a header value unchanged.
-func headerSafe(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return false
-		}
-	}
-	return true
-}
+func parseAPIURL(raw string) (string, error) { return httpx.ParseServiceURL("APIURL", raw) }
 
 // Get returns the session with the given ID (GET /sessions/{session_id}).
 // An unknown ID yields an error matching [ErrNotFound].
@@ -201,19 +160,24 @@ func (c *SessionsClient) Verify(ctx context.Context, sessionID, token string) (*
 
 func (c *SessionsClient) doSession(ctx context.Context, r apiRequest) (*Session, error) {
 	var s Session
-	err := c.do(ctx, r, func(body []byte) error {
-		if err := json.Unmarshal(body, &s); err != nil {
-			return err
-		}
-		if s.ID == "" {
-			return errors.New("answer holds no session id")
-		}
-		return nil
-	})
-	if err != nil {
+	if err := c.do(ctx, r, decodeObject(&s, func(s *Session) bool { return s.ID == "" }, "answer holds no session id")); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// decodeObject returns a decoder of an answer into dst that fails with
+// missing when empty(dst) holds after decoding.
+func decodeObject[T any](dst *T, empty func(*T) bool, missing string) func([]byte) error {
+	return func(body []byte) error {
+		if err := json.Unmarshal(body, dst); err != nil {
+			return err
+		}
+		if empty(dst) {
+			return errors.New(missing)
+		}
+		return nil
+	}
 }
 
 // ListSessionsParams filters and pages [SessionsClient.List]. Clerk asks for
@@ -243,7 +207,7 @@ func (p ListSessionsParams) check(op string) error {
 	case p.Status == SessionPending:
 		return argError(op, "the API cannot filter sessions on status %q", p.Status)
 	case p.Status != "" && !p.Status.canFilter():
-		return argError(op, "unknown session status %q", excerpt([]byte(p.Status), 32))
+		return argError(op, "unknown session status %q", httpx.Excerpt([]byte(p.Status), 32))
 	}
 	return nil
 }
@@ -383,16 +347,8 @@ func (c *SessionsClient) doToken(ctx context.Context, op, path string, p CreateT
 		return nil, err
 	}
 	var tok SessionToken
-	err = c.do(ctx, apiRequest{op: op, method: http.MethodPost, path: path, body: body}, func(b []byte) error {
-		if err := json.Unmarshal(b, &tok); err != nil {
-			return err
-		}
-		if tok.JWT == "" {
-			return errors.New("answer holds no jwt")
-		}
-		return nil
-	})
-	if err != nil {
+	r := apiRequest{op: op, method: http.MethodPost, path: path, body: body}
+	if err := c.do(ctx, r, decodeObject(&tok, func(t *SessionToken) bool { return t.JWT == "" }, "answer holds no jwt")); err != nil {
 		return nil, err
 	}
 	return &tok, nil

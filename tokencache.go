@@ -1,9 +1,11 @@
 package clerkauth
 
 import (
+	"context"
 	"hash/maphash"
 	"strings"
 	"sync"
+	"time"
 )
 
 const tokenCacheShards = 16
@@ -129,4 +131,30 @@ func (c *tokenCache) len() int {
 		r.mu.Unlock()
 	}
 	return n
+}
+
+// cached returns the claims of token if the verified-token cache holds it.
+func (v *Verifier) cached(token string) (*Claims, bool) {
+	if v.cache == nil {
+		return nil, false
+	}
+	return v.cache.get(token)
+}
+
+// remember adds a verified token to the cache, when there is one.
+func (v *Verifier) remember(token string, c *Claims) {
+	if v.cache != nil {
+		v.cache.add(token, c)
+	}
+}
+
+// recheck re-applies the checks that change with time to a cached token.
+func (v *Verifier) recheck(ctx context.Context, c *Claims, now time.Time) (*Claims, error) {
+	if !now.Before(c.Expiry.Add(v.leeway)) {
+		return nil, errExpired()
+	}
+	if err := v.checkRevoked(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

@@ -2,10 +2,6 @@ package clerkauth
 
 import (
 	"context"
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/sha512"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,14 +9,6 @@ import (
 
 	"github.com/clerkauth/clerkauth/internal/jose"
 )
-
-// JWT categories in Clerk's cat header.
-const (
-	categorySession = "cl_B7d4PD111AAA"
-	categoryIgnore  = "cl_I7d4PD111III"
-)
-
-var defaultAlgorithms = []string{"RS256", "RS384", "RS512"}
 
 // Verifier verifies Clerk session tokens networklessly. It is safe for
 // concurrent use by multiple goroutines; create one per Clerk instance and
@@ -128,56 +116,6 @@ func (v *Verifier) setKeySources(cfg *Config) error {
 	return nil
 }
 
-// withDefaults validates cfg and fills its zero fields.
-func (cfg Config) withDefaults() (Config, error) {
-	switch {
-	case cfg.Leeway < 0:
-		return cfg, fmt.Errorf("%w: negative leeway %v", ErrInvalidConfig, cfg.Leeway)
-	case cfg.Leeway > MaxLeeway:
-		return cfg, fmt.Errorf("%w: leeway %v exceeds %v", ErrInvalidConfig, cfg.Leeway, MaxLeeway)
-	case cfg.Leeway == 0:
-		cfg.Leeway = DefaultLeeway
-	case cfg.Leeway == NoLeeway:
-		cfg.Leeway = 0
-	}
-	if err := cfg.checkHeaderValues(); err != nil {
-		return cfg, err
-	}
-	var err error
-	if cfg.JWKSURL != "" {
-		if cfg.JWKSURL, err = parseServiceURL("JWKSURL", cfg.JWKSURL); err != nil {
-			return cfg, err
-		}
-	}
-	if cfg.APIURL, err = parseAPIURL(orDefault(cfg.APIURL, DefaultAPIURL)); err != nil {
-		return cfg, err
-	}
-	cfg.APIVersion = orDefault(cfg.APIVersion, DefaultAPIVersion)
-	cfg.JWKSCacheTTL = orDefault(cfg.JWKSCacheTTL, DefaultJWKSCacheTTL)
-	cfg.JWKSRefreshCooldown = orDefault(cfg.JWKSRefreshCooldown, DefaultJWKSRefreshCooldown)
-	cfg.JWKSMaxStaleness = orDefault(cfg.JWKSMaxStaleness, DefaultJWKSMaxStaleness)
-	cfg.MaxTokenLifetime = orDefault(cfg.MaxTokenLifetime, DefaultMaxTokenLifetime)
-	cfg.TokenCacheSize = orDefault(cfg.TokenCacheSize, DefaultTokenCacheSize)
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = defaultHTTPClient()
-	}
-	if cfg.Revocations == nil {
-		cfg.Revocations = NewMemoryRevocationStore(cfg.Now)
-	}
-	return cfg, nil
-}
-
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 // Verify checks a session token and returns its claims. It runs cheap
 // structural checks first, then the signature with the key named by the
 // token's kid, then the claims; a token seen before is answered from the
@@ -192,123 +130,24 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, verr(ReasonTokenMissing, "no session token")
 	}
 	now := v.now()
-	if v.cache != nil {
-		if c, ok := v.cache.get(token); ok {
-			return v.recheck(ctx, c, now)
-		}
+	if c, ok := v.cached(token); ok { // tokencache.go
+		return v.recheck(ctx, c, now)
 	}
-	c, err := v.verifyFresh(ctx, token, now)
+	t, err := v.parse(token) // parse.go: size, shape, header, claim syntax
 	if err != nil {
 		return nil, err
 	}
-	if v.cache != nil {
-		v.cache.add(token, c)
-	}
-	return c, nil
-}
-
-// recheck re-applies the checks that change with time to a cached token.
-func (v *Verifier) recheck(ctx context.Context, c *Claims, now time.Time) (*Claims, error) {
-	if !now.Before(c.Expiry.Add(v.leeway)) {
-		return nil, errExpired()
-	}
-	if err := v.checkRevoked(ctx, c); err != nil {
+	if err := v.checkSignature(ctx, t, now); err != nil { // signature.go, keys from jwks.go
 		return nil, err
 	}
-	return c, nil
-}
-
-func (v *Verifier) verifyFresh(ctx context.Context, token string, now time.Time) (*Claims, error) {
-	t, err := v.parse(token)
-	if err != nil {
+	if err := v.checkClaims(t.claims, now); err != nil { // claimchecks.go
 		return nil, err
 	}
-	if err := v.checkSignature(ctx, t, now); err != nil {
+	if err := v.checkRevoked(ctx, t.claims); err != nil { // revocation.go
 		return nil, err
 	}
-	if err := v.checkClaims(t.claims, now); err != nil {
-		return nil, err
-	}
-	if err := v.checkRevoked(ctx, t.claims); err != nil {
-		return nil, err
-	}
+	v.remember(token, t.claims) // tokencache.go
 	return t.claims, nil
-}
-
-// checkSignature finds the key for the token and checks the signature. The
-// unverified claims are consulted only when a key fetch is needed, so a
-// token that would fail anyway never causes one.
-func (v *Verifier) checkSignature(ctx context.Context, t *parsedToken, now time.Time) error {
-	if v.staticKey != nil {
-		err := v.verifyWith(t, v.staticKey)
-		if err == nil || v.remote == nil {
-			return err
-		}
-	}
-	if v.remote == nil {
-		return errKidMismatch()
-	}
-	if t.kid == "" {
-		return verr(ReasonJWKKidMismatch, "token has no kid")
-	}
-	if k := v.remote.lookup(t.kid); k != nil {
-		return v.verifyWith(t, k)
-	}
-	if err := v.checkClaims(t.claims, now); err != nil {
-		return err
-	}
-	k, err := v.remote.resolve(ctx, t.kid)
-	if err != nil {
-		return err
-	}
-	return v.verifyWith(t, k)
-}
-
-// verifyWith checks the token's signature with k, whose alg (when it has
-// one) must equal the header's.
-func (v *Verifier) verifyWith(t *parsedToken, k *verifyKey) error {
-	if k.alg != "" && k.alg != t.alg {
-		return verr(ReasonTokenInvalidAlgorithm, "header alg does not match the key's alg")
-	}
-	if len(t.sig) != k.pub.Size() {
-		return verr(ReasonTokenInvalidSignature, "signature length does not match the key")
-	}
-	h, digest := hashSigningInput(t.alg, t.signingInput)
-	if rsa.VerifyPKCS1v15(k.pub, h, digest, t.sig) != nil {
-		return verr(ReasonTokenInvalidSignature, "signature is invalid")
-	}
-	return nil
-}
-
-// hashSigningInput hashes the signing input. An input of ordinary size is
-// copied into a stack buffer: []byte(input) would allocate a heap copy of
-// it (a kilobyte for a typical token) on every cold verification.
-func hashSigningInput(alg, input string) (crypto.Hash, []byte) {
-	var buf [2048]byte
-	b := append(buf[:0], input...)
-	switch alg {
-	case "RS384":
-		sum := sha512.Sum384(b)
-		return crypto.SHA384, sum[:]
-	case "RS512":
-		sum := sha512.Sum512(b)
-		return crypto.SHA512, sum[:]
-	}
-	sum := sha256.Sum256(b)
-	return crypto.SHA256, sum[:]
-}
-
-// checkRevoked rejects tokens of a revoked session. A store that cannot
-// answer fails closed.
-func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
-	revoked, err := v.revocations.IsRevoked(ctx, c.SessionID)
-	switch {
-	case err != nil:
-		return verrWrap(ReasonRevocationUnavailable, "revocation store unavailable", err)
-	case revoked:
-		return verr(ReasonSessionRevoked, "session has been revoked")
-	}
-	return nil
 }
 
 // MarkRevoked records sessionID as revoked in the Verifier's
@@ -351,8 +190,4 @@ func (v *Verifier) Close() error {
 		v.remote.close()
 	}
 	return nil
-}
-
-func errExpired() error {
-	return verr(ReasonTokenExpired, "token has expired")
 }

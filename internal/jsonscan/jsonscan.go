@@ -1,4 +1,13 @@
-package clerkauth
+// Package jsonscan is a small strict JSON scanner, stricter than
+// encoding/json. encoding/json accepts duplicate member names (the last one
+// wins) and replaces invalid UTF-8, so two readers of the same token could
+// disagree on its claims; this scanner rejects such input instead, as well
+// as trailing data and nesting deeper than [MaxDepth]. Its work is bounded
+// by the input's length. It never allocates for well-formed input without
+// escapes, except for objects with more than 32 members.
+//
+// It knows nothing of JWTs: the caller interprets the values it hands out.
+package jsonscan
 
 import (
 	"encoding/binary"
@@ -7,96 +16,92 @@ import (
 	"unicode/utf8"
 )
 
-// This file holds a small strict JSON scanner. encoding/json accepts
-// duplicate member names (the last one wins) and replaces invalid UTF-8, so
-// two readers of the same token could disagree on its claims; this scanner
-// rejects such input instead. It never allocates for well-formed input
-// without escapes, except for objects with more than maxInlineKeys members.
-
-// jsonKind is the type of a JSON value.
-type jsonKind uint8
+// Kind is the type of a JSON value.
+type Kind uint8
 
 // JSON value kinds.
 const (
-	jsonString jsonKind = iota + 1
-	jsonNumber
-	jsonObject
-	jsonArray
-	jsonTrue
-	jsonFalse
-	jsonNull
+	KindString Kind = iota + 1
+	KindNumber
+	KindObject
+	KindArray
+	KindTrue
+	KindFalse
+	KindNull
 )
 
-// maxJSONDepth is the deepest nesting of objects and arrays accepted; the
+// MaxDepth is the deepest nesting of objects and arrays accepted; the
 // outermost value has depth 1.
-const maxJSONDepth = 32
+const MaxDepth = 32
 
-// jsonValue is one scanned and fully validated JSON value.
-type jsonValue struct {
-	kind jsonKind
-	// raw holds the value's bytes as written; a string keeps its quotes.
-	raw []byte
-	// off is the offset of raw in the input given to scanObject or
-	// scanArray.
-	off int
-	// escaped reports, for a string, that it holds backslash escapes, so
-	// raw[1:len(raw)-1] is not its value.
-	escaped bool
+// Value is one scanned and fully validated JSON value.
+type Value struct {
+	// Kind is the value's type.
+	Kind Kind
+	// Raw holds the value's bytes as written; a string keeps its quotes.
+	Raw []byte
+	// Off is the offset of Raw in the input given to Object, ObjectNested
+	// or Array.
+	Off int
+	// Escaped reports, for a string, that it holds backslash escapes, so
+	// Raw[1:len(Raw)-1] is not its value.
+	Escaped bool
 }
 
-// text returns the value of a JSON string, and false for any other kind.
+// Text returns the value of a JSON string, and false for any other kind.
 // It allocates.
-func (v jsonValue) text() (string, bool) {
-	if v.kind != jsonString {
+func (v Value) Text() (string, bool) {
+	if v.Kind != KindString {
 		return "", false
 	}
-	body := v.raw[1 : len(v.raw)-1]
-	if v.escaped {
-		return string(unescapeJSON(body)), true
+	body := v.Raw[1 : len(v.Raw)-1]
+	if v.Escaped {
+		return string(Unescape(body)), true
 	}
 	return string(body), true
 }
 
-// jsonSyntaxError reports malformed JSON. It holds an offset and a fixed
+// SyntaxError reports malformed JSON. It holds an offset and a fixed
 // description, never input bytes.
-type jsonSyntaxError struct {
+type SyntaxError struct {
 	off int
 	msg string
 }
 
-func (e *jsonSyntaxError) Error() string {
+// Error returns "invalid JSON at offset N: <description>".
+func (e *SyntaxError) Error() string {
 	return "invalid JSON at offset " + strconv.Itoa(e.off) + ": " + e.msg
 }
 
-// scanObject checks that data is exactly one JSON object (surrounding
+// Object checks that data is exactly one JSON object (surrounding
 // whitespace allowed, nothing else) and calls fn for each member in order,
 // with the member name unescaped and the value already validated. It rejects
 // trailing data, invalid UTF-8 and lone surrogates in strings, control
-// characters in strings, nesting deeper than maxJSONDepth, and duplicate
+// characters in strings, nesting deeper than MaxDepth, and duplicate
 // member names in any object (compared after unescaping). A malformed input
-// gives a *jsonSyntaxError; an error from fn stops the scan and is returned
+// gives a *SyntaxError; an error from fn stops the scan and is returned
 // as is. Offsets in the values are relative to data. fn must not retain key,
 // which may alias data.
 //
-// The JOSE header parser may use it as well: for example
+// For example:
 //
-//	err := scanObject(header, func(key []byte, v jsonValue) error {
+//	err := Object(header, func(key []byte, v Value) error {
 //		switch string(key) {
 //		case "alg":
-//			alg, ok = v.text()
+//			alg, ok = v.Text()
 //		}
 //		return nil
 //	})
-func scanObject(data []byte, fn func(key []byte, v jsonValue) error) error {
-	return scanObjectNested(data, fn, nil, nil)
+func Object(data []byte, fn func(key []byte, v Value) error) error {
+	return ObjectNested(data, fn, nil, nil)
 }
 
-// scanObjectNested is scanObject that also decodes chosen nested objects in
+// ObjectNested is Object that also decodes chosen nested objects in
 // the same pass: the members of a top-level member whose name is in into and
 // whose value is an object go to nested, with the name of that top-level
 // member as parent and offsets relative to data, before fn sees the whole
 // object.
-func scanObjectNested(data []byte, fn func(key []byte, v jsonValue) error, into []string, nested func(parent, key []byte, v jsonValue) error) error {
+func ObjectNested(data []byte, fn func(key []byte, v Value) error, into []string, nested func(parent, key []byte, v Value) error) error {
 	s := jsonScanner{data: data}
 	s.skipSpace()
 	if s.peek() != '{' {
@@ -108,8 +113,8 @@ func scanObjectNested(data []byte, fn func(key []byte, v jsonValue) error, into 
 	return s.end()
 }
 
-// scanArray is scanObject for a JSON array: fn is called for each element.
-func scanArray(data []byte, fn func(v jsonValue) error) error {
+// Array is Object for a JSON array: fn is called for each element.
+func Array(data []byte, fn func(v Value) error) error {
 	s := jsonScanner{data: data}
 	s.skipSpace()
 	if s.peek() != '[' {
@@ -127,7 +132,7 @@ type jsonScanner struct {
 	pos  int
 }
 
-func (s *jsonScanner) fail(msg string) error { return &jsonSyntaxError{off: s.pos, msg: msg} }
+func (s *jsonScanner) fail(msg string) error { return &SyntaxError{off: s.pos, msg: msg} }
 
 // peek returns the byte at the cursor, or 0 at the end of the input.
 func (s *jsonScanner) peek() byte {
@@ -158,40 +163,40 @@ func (s *jsonScanner) end() error {
 }
 
 // value scans the value at the cursor, which is nested at depth, into v.
-func (s *jsonScanner) value(depth int, v *jsonValue) error {
+func (s *jsonScanner) value(depth int, v *Value) error {
 	start := s.pos
 	var err error
 	switch c := s.peek(); {
 	case c == '"':
-		v.kind = jsonString
-		v.escaped, err = s.str()
+		v.Kind = KindString
+		v.Escaped, err = s.str()
 	case c == '{':
-		v.kind, v.escaped = jsonObject, false
+		v.Kind, v.Escaped = KindObject, false
 		err = s.object(depth+1, nil, nil, nil)
 	case c == '[':
-		v.kind, v.escaped = jsonArray, false
+		v.Kind, v.Escaped = KindArray, false
 		err = s.array(depth+1, nil)
 	case c == '-' || isDigit(c):
-		v.kind, v.escaped = jsonNumber, false
+		v.Kind, v.Escaped = KindNumber, false
 		err = s.number()
 	case c == 't':
-		v.kind, v.escaped, err = jsonTrue, false, s.literal("true")
+		v.Kind, v.Escaped, err = KindTrue, false, s.literal("true")
 	case c == 'f':
-		v.kind, v.escaped, err = jsonFalse, false, s.literal("false")
+		v.Kind, v.Escaped, err = KindFalse, false, s.literal("false")
 	case c == 'n':
-		v.kind, v.escaped, err = jsonNull, false, s.literal("null")
+		v.Kind, v.Escaped, err = KindNull, false, s.literal("null")
 	default:
 		err = s.fail("expected a value")
 	}
-	v.off, v.raw = start, s.data[start:s.pos]
+	v.Off, v.Raw = start, s.data[start:s.pos]
 	return err
 }
 
 // object scans the object at the cursor; fn may be nil. The members of
-// members named in into go to nested (see scanObjectNested).
-func (s *jsonScanner) object(depth int, fn func(key []byte, v jsonValue) error,
-	into []string, nested func(parent, key []byte, v jsonValue) error) error {
-	if depth > maxJSONDepth {
+// members named in into go to nested (see ObjectNested).
+func (s *jsonScanner) object(depth int, fn func(key []byte, v Value) error,
+	into []string, nested func(parent, key []byte, v Value) error) error {
+	if depth > MaxDepth {
 		return s.fail("nesting too deep")
 	}
 	s.pos++ // '{'
@@ -206,7 +211,7 @@ func (s *jsonScanner) object(depth int, fn func(key []byte, v jsonValue) error,
 		if err != nil {
 			return err
 		}
-		var v jsonValue
+		var v Value
 		if err := s.memberValue(depth, key, &v, into, nested); err != nil {
 			return err
 		}
@@ -223,12 +228,12 @@ func (s *jsonScanner) object(depth int, fn func(key []byte, v jsonValue) error,
 
 // memberValue scans a member's value, descending into it if into names
 // it.
-func (s *jsonScanner) memberValue(depth int, key []byte, v *jsonValue,
-	into []string, nested func(parent, key []byte, v jsonValue) error) error {
+func (s *jsonScanner) memberValue(depth int, key []byte, v *Value,
+	into []string, nested func(parent, key []byte, v Value) error) error {
 	if len(into) > 0 && s.peek() == '{' && contains(into, key) {
 		start := s.pos
-		err := s.object(depth+1, func(k []byte, m jsonValue) error { return nested(key, k, m) }, nil, nil)
-		*v = jsonValue{kind: jsonObject, off: start, raw: s.data[start:s.pos]}
+		err := s.object(depth+1, func(k []byte, m Value) error { return nested(key, k, m) }, nil, nil)
+		*v = Value{Kind: KindObject, Off: start, Raw: s.data[start:s.pos]}
 		return err
 	}
 	return s.value(depth, v)
@@ -256,7 +261,7 @@ func (s *jsonScanner) memberName(keys *keySet) ([]byte, error) {
 	}
 	key := s.data[start+1 : s.pos-1]
 	if escaped {
-		key = unescapeJSON(key)
+		key = Unescape(key)
 	}
 	if !keys.add(key, !escaped, start+1) {
 		s.pos = start
@@ -296,8 +301,8 @@ func (s *jsonScanner) next(closing byte) (done bool, err error) {
 }
 
 // array scans the array at the cursor; fn may be nil.
-func (s *jsonScanner) array(depth int, fn func(v jsonValue) error) error {
-	if depth > maxJSONDepth {
+func (s *jsonScanner) array(depth int, fn func(v Value) error) error {
+	if depth > MaxDepth {
 		return s.fail("nesting too deep")
 	}
 	s.pos++ // '['
@@ -307,7 +312,7 @@ func (s *jsonScanner) array(depth int, fn func(v jsonValue) error) error {
 		return nil
 	}
 	for {
-		var v jsonValue
+		var v Value
 		if err := s.value(depth, &v); err != nil {
 			return err
 		}
@@ -483,9 +488,9 @@ func hex4(d []byte, i int) (rune, bool) {
 	return r, true
 }
 
-// unescapeJSON returns the value of a string body that the scanner has
+// Unescape returns the value of a string body that the scanner has
 // validated (quotes excluded).
-func unescapeJSON(b []byte) []byte {
+func Unescape(b []byte) []byte {
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); {
 		if b[i] != '\\' {

@@ -1,4 +1,4 @@
-package clerkauth
+package jsonscan
 
 import (
 	"encoding/json"
@@ -28,8 +28,8 @@ func TestScanObjectAcceptsValidJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := scanObject([]byte(tt.in), nil); err != nil {
-				t.Fatalf("scanObject(%q) = %v; want nil", tt.in, err)
+			if err := Object([]byte(tt.in), nil); err != nil {
+				t.Fatalf("Object(%q) = %v; want nil", tt.in, err)
 			}
 			if !json.Valid([]byte(tt.in)) {
 				t.Fatalf("test input %q is not valid JSON", tt.in)
@@ -82,7 +82,7 @@ func TestScanObjectRejects(t *testing.T) {
 		{"Infinity", `{"a":Infinity}`},
 		{"hex", `{"a":0x10}`},
 		{"bad literal", `{"a":tru}`},
-		{"capital literal", `{"a":True}`},
+		{"capital literal", `{"a":KindTrue}`},
 		{"control character", "{\"a\":\"x\ty\"}"},
 		{"NUL in string", "{\"a\":\"x\x00\"}"},
 		{"invalid UTF-8", "{\"a\":\"\xff\"}"},
@@ -112,10 +112,10 @@ func TestScanObjectRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := scanObject([]byte(tt.in), nil)
-			var se *jsonSyntaxError
+			err := Object([]byte(tt.in), nil)
+			var se *SyntaxError
 			if !errors.As(err, &se) {
-				t.Fatalf("scanObject(%.40q) = %v; want a *jsonSyntaxError", tt.in, err)
+				t.Fatalf("Object(%.40q) = %v; want a *SyntaxError", tt.in, err)
 			}
 			if se.off < 0 || se.off > len(tt.in) {
 				t.Errorf("offset %d outside the input (len %d)", se.off, len(tt.in))
@@ -128,26 +128,26 @@ func TestScanObjectMembers(t *testing.T) {
 	in := []byte(` {"a":"x\u0041","b\n":[1, 2],"c":{"d":true},"e":null,"f":-2.5} `)
 	type member struct {
 		key  string
-		kind jsonKind
+		kind Kind
 		raw  string
 	}
 	var got []member
-	err := scanObject(in, func(key []byte, v jsonValue) error {
-		if string(in[v.off:v.off+len(v.raw)]) != string(v.raw) {
-			t.Errorf("member %q: off %d does not locate raw %q", key, v.off, v.raw)
+	err := Object(in, func(key []byte, v Value) error {
+		if string(in[v.Off:v.Off+len(v.Raw)]) != string(v.Raw) {
+			t.Errorf("member %q: off %d does not locate raw %q", key, v.Off, v.Raw)
 		}
-		got = append(got, member{string(key), v.kind, string(v.raw)})
+		got = append(got, member{string(key), v.Kind, string(v.Raw)})
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []member{
-		{"a", jsonString, `"x\u0041"`},
-		{"b\n", jsonArray, `[1, 2]`},
-		{"c", jsonObject, `{"d":true}`},
-		{"e", jsonNull, `null`},
-		{"f", jsonNumber, `-2.5`},
+		{"a", KindString, `"x\u0041"`},
+		{"b\n", KindArray, `[1, 2]`},
+		{"c", KindObject, `{"d":true}`},
+		{"e", KindNull, `null`},
+		{"f", KindNumber, `-2.5`},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("members = %v; want %v", got, want)
@@ -157,7 +157,7 @@ func TestScanObjectMembers(t *testing.T) {
 func TestScanObjectStopsOnCallbackError(t *testing.T) {
 	stop := errors.New("stop")
 	calls := 0
-	err := scanObject([]byte(`{"a":1,"b":2}`), func([]byte, jsonValue) error {
+	err := Object([]byte(`{"a":1,"b":2}`), func([]byte, Value) error {
 		calls++
 		return stop
 	})
@@ -170,14 +170,14 @@ func TestScanObjectNested(t *testing.T) {
 	in := []byte(`{"x":{"k":"v"},"o":{"id":"org_1","n":{"deep":1}},"o2":{"id":2},"act":"s"}`)
 	var nested []string
 	var top []string
-	err := scanObjectNested(in, func(key []byte, v jsonValue) error {
-		top = append(top, string(key)+"="+string(v.raw))
+	err := ObjectNested(in, func(key []byte, v Value) error {
+		top = append(top, string(key)+"="+string(v.Raw))
 		return nil
-	}, []string{"o", "act"}, func(parent, key []byte, v jsonValue) error {
-		if string(in[v.off:v.off+len(v.raw)]) != string(v.raw) {
-			t.Errorf("nested %s.%s: off %d does not locate raw", parent, key, v.off)
+	}, []string{"o", "act"}, func(parent, key []byte, v Value) error {
+		if string(in[v.Off:v.Off+len(v.Raw)]) != string(v.Raw) {
+			t.Errorf("nested %s.%s: off %d does not locate raw", parent, key, v.Off)
 		}
-		nested = append(nested, string(parent)+"."+string(key)+"="+string(v.raw))
+		nested = append(nested, string(parent)+"."+string(key)+"="+string(v.Raw))
 		return nil
 	})
 	if err != nil {
@@ -189,24 +189,24 @@ func TestScanObjectNested(t *testing.T) {
 	if want := `[x={"k":"v"} o={"id":"org_1","n":{"deep":1}} o2={"id":2} act="s"]`; fmt.Sprint(top) != want {
 		t.Errorf("top = %v; want %v", top, want)
 	}
-	if err := scanObjectNested([]byte(`{"o":{"a":1,"a":2}}`), nil, []string{"o"},
-		func([]byte, []byte, jsonValue) error { return nil }); err == nil {
+	if err := ObjectNested([]byte(`{"o":{"a":1,"a":2}}`), nil, []string{"o"},
+		func([]byte, []byte, Value) error { return nil }); err == nil {
 		t.Error("duplicate inside a descended object was accepted")
 	}
 }
 
 func TestScanArray(t *testing.T) {
 	var got []string
-	err := scanArray([]byte(` [1,"a",{"b":[]}] `), func(v jsonValue) error {
-		got = append(got, string(v.raw))
+	err := Array([]byte(` [1,"a",{"b":[]}] `), func(v Value) error {
+		got = append(got, string(v.Raw))
 		return nil
 	})
 	if err != nil || fmt.Sprint(got) != `[1 "a" {"b":[]}]` {
-		t.Fatalf("scanArray = %v, %v", got, err)
+		t.Fatalf("Array = %v, %v", got, err)
 	}
 	for _, in := range []string{`{}`, `[1,]`, `[1] 2`, `[`} {
-		if err := scanArray([]byte(in), nil); err == nil {
-			t.Errorf("scanArray(%q) = nil; want an error", in)
+		if err := Array([]byte(in), nil); err == nil {
+			t.Errorf("Array(%q) = nil; want an error", in)
 		}
 	}
 }
@@ -222,8 +222,8 @@ func TestJSONValueText(t *testing.T) {
 	for _, tt := range tests {
 		var got string
 		var ok bool
-		err := scanObject([]byte(`{"k":`+tt.in+`}`), func(_ []byte, v jsonValue) error {
-			got, ok = v.text()
+		err := Object([]byte(`{"k":`+tt.in+`}`), func(_ []byte, v Value) error {
+			got, ok = v.Text()
 			return nil
 		})
 		if err != nil || !ok || got != tt.want {
@@ -234,8 +234,8 @@ func TestJSONValueText(t *testing.T) {
 			t.Errorf("encoding/json reads %s as %q; we read %q", tt.in, std, got)
 		}
 	}
-	if _, ok := (jsonValue{kind: jsonNumber, raw: []byte("1")}).text(); ok {
-		t.Error("text() of a number reported ok")
+	if _, ok := (Value{Kind: KindNumber, Raw: []byte("1")}).Text(); ok {
+		t.Error("Text() of a number reported ok")
 	}
 }
 
@@ -243,16 +243,16 @@ func TestJSONValueText(t *testing.T) {
 // accepts encoding/json accepts too.
 func FuzzScanObject(f *testing.F) {
 	for _, s := range []string{`{}`, `{"a":[1,{"b":"\u00e9"}]}`, `{"a":1,"a":2}`, "{\"a\":\"\xff\"}",
-		`{"a":"\ud83d"}`, `{"a":-0.5e10}`, typicalV2Payload} {
+		`{"a":"\ud83d"}`, `{"a":-0.5e10}`, `{"o":{"fpm":"3,2","id":"org_1","per":"manage,read"},"sid":"sess_1","v":2,"fva":[5,-1]}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		err := scanObject(data, func(_ []byte, v jsonValue) error {
-			_, _ = v.text()
+		err := Object(data, func(_ []byte, v Value) error {
+			_, _ = v.Text()
 			return nil
 		})
 		if err == nil && !json.Valid(data) {
-			t.Fatalf("scanObject accepted %q, which encoding/json rejects", data)
+			t.Fatalf("Object accepted %q, which encoding/json rejects", data)
 		}
 	})
 }

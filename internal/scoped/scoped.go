@@ -1,4 +1,10 @@
-package clerkauth
+// Package scoped decodes the comma-separated, scope-prefixed strings of
+// Clerk's session token claims: the fea and pla lists ("o:dashboard,u:beta")
+// and the v2 organization permissions encoded in fea, o.per and o.fpm. It
+// answers the list questions of has() (scoped features and plans,
+// organization permissions) and the "org:" prefix rules, and knows nothing
+// of tokens or their verification.
+package scoped
 
 import (
 	"math/big"
@@ -9,7 +15,7 @@ import (
 	"unicode/utf8"
 )
 
-// This file decodes the v2 permission claims. A v2 token does not list the
+// The v2 permission claims. A v2 token does not list the
 // organization permissions; it carries
 //
 //	fea   "o:dashboard,o:teams,u:beta"  scoped features (o, u, ou or uo)
@@ -30,9 +36,9 @@ import (
 // not a decimal number) grants no permission at all. Bitmasks have
 // arbitrary precision, so per may list more than 64 names.
 
-// orgPermissions decodes the permissions granted by per and fpm for the
+// Permissions decodes the permissions granted by per and fpm for the
 // features fea (the already split fea claim).
-func orgPermissions(fea []string, per, fpm string) []string {
+func Permissions(fea []string, per, fpm string) []string {
 	if per == "" || fpm == "" || len(fea) == 0 {
 		return nil
 	}
@@ -96,7 +102,7 @@ func countBitmasks(fpm string) (int, bool) {
 	for rest, more := fpm, true; more; n++ {
 		var element string
 		element, rest, more = cutComma(rest)
-		if !isDecimal(jsTrim(element)) {
+		if !isDecimal(TrimJS(element)) {
 			return 0, false
 		}
 	}
@@ -125,8 +131,8 @@ func allScoped(elements []string) bool {
 	return true
 }
 
-// isOrgScope reports whether a fea scope covers the organization.
-func isOrgScope(scope string) bool { return scope == "o" || scope == "ou" || scope == "uo" }
+// IsOrgScope reports whether a fea scope covers the organization.
+func IsOrgScope(scope string) bool { return scope == "o" || scope == "ou" || scope == "uo" }
 
 // permissionWalk enumerates the permissions of validated claims.
 type permissionWalk struct {
@@ -140,8 +146,8 @@ func (w *permissionWalk) each(emit func(feature, name string)) {
 	masks := listCursor{rest: w.fpm}
 	orgIndex := 0
 	for pos, element := range w.fea {
-		scope, feature, _ := cutByte(element, ':')
-		if !isOrgScope(scope) {
+		scope, feature, _ := Cut(element, ':')
+		if !IsOrgScope(scope) {
 			continue
 		}
 		index := orgIndex
@@ -153,12 +159,12 @@ func (w *permissionWalk) each(emit func(feature, name string)) {
 		if !ok {
 			return
 		}
-		m := parseBitmask(jsTrim(mask))
+		m := parseBitmask(TrimJS(mask))
 		names := w.per
 		for j := 0; j < m.len(); j++ {
 			name, rest, more := cutComma(names)
 			if m.bit(j) {
-				emit(feature, jsTrim(name))
+				emit(feature, TrimJS(name))
 			}
 			if !more {
 				break
@@ -226,9 +232,9 @@ func (m bitmask) bit(j int) bool {
 	return j < 64 && m.small>>uint(j)&1 == 1
 }
 
-// splitScopedLists splits the fea and pla claims into their trimmed
+// SplitLists splits the fea and pla claims into their trimmed
 // elements, sharing one allocation. An empty claim gives nil.
-func splitScopedLists(fea, pla string) (features, plans []string) {
+func SplitLists(fea, pla string) (features, plans []string) {
 	nf, np := countElements(fea), countElements(pla)
 	if nf+np == 0 {
 		return nil, nil
@@ -246,11 +252,11 @@ func splitScopedLists(fea, pla string) (features, plans []string) {
 }
 
 // cutComma is strings.Cut(s, ",") without the general substring search.
-func cutComma(s string) (before, after string, found bool) { return cutByte(s, ',') }
+func cutComma(s string) (before, after string, found bool) { return Cut(s, ',') }
 
-// cutByte is strings.Cut for a one-byte separator. A plain loop beats
+// Cut is strings.Cut for a one-byte separator. A plain loop beats
 // strings.IndexByte on the short elements of claims.
-func cutByte(s string, sep byte) (before, after string, found bool) {
+func Cut(s string, sep byte) (before, after string, found bool) {
 	for i := 0; i < len(s); i++ {
 		if s[i] == sep {
 			return s[:i], s[i+1:], true
@@ -270,35 +276,35 @@ func fillElements(dst []string, list string) {
 	for i := range dst {
 		var element string
 		element, list, _ = cutComma(list)
-		dst[i] = jsTrim(element)
+		dst[i] = TrimJS(element)
 	}
 }
 
-// trimOrgPrefixes strips every leading "org:".
-func trimOrgPrefixes(v string) string {
+// TrimOrgPrefixes strips every leading "org:".
+func TrimOrgPrefixes(v string) string {
 	for strings.HasPrefix(v, "org:") {
 		v = v[len("org:"):]
 	}
 	return v
 }
 
-// prefixWithOrg returns v with its leading "org:" prefixes collapsed into
-// one (adding it if there is none), as Clerk's prefixWithOrg does; "" stays
+// PrefixWithOrg returns v with its leading "org:" prefixes collapsed into
+// one (adding it if there is none), as Clerk's PrefixWithOrg does; "" stays
 // "" (no role). It reuses v's memory when v already has a prefix.
-func prefixWithOrg(v string) string {
+func PrefixWithOrg(v string) string {
 	if v == "" {
 		return ""
 	}
-	t := trimOrgPrefixes(v)
+	t := TrimOrgPrefixes(v)
 	if len(t) < len(v) {
 		return v[len(v)-len(t)-len("org:"):]
 	}
 	return "org:" + v
 }
 
-// jsTrim trims what JavaScript's String.prototype.trim trims: Unicode white
+// TrimJS trims what JavaScript's String.prototype.trim trims: Unicode white
 // space and line terminators, including U+FEFF but not U+0085.
-func jsTrim(s string) string {
+func TrimJS(s string) string {
 	if len(s) > 0 && ' ' < s[0] && s[0] < utf8.RuneSelf && ' ' < s[len(s)-1] && s[len(s)-1] < utf8.RuneSelf {
 		return s // the common case: no ASCII or Unicode space at either end
 	}
@@ -335,3 +341,46 @@ func isJSSpace(r rune) bool {
 	}
 	return r >= utf8.RuneSelf && unicode.IsSpace(r)
 }
+
+// HasOrgPermission reports whether perms holds PrefixWithOrg(want), without
+// building it.
+func HasOrgPermission(perms []string, want string) bool {
+	want = TrimOrgPrefixes(want)
+	for _, p := range perms {
+		if len(p) == len("org:")+len(want) && strings.HasPrefix(p, "org:") && p[len("org:"):] == want {
+			return true
+		}
+	}
+	return false
+}
+
+// Has reports whether the scoped list (fea or pla elements) holds
+// want. A list element without a scope makes the whole list unusable, as
+// Clerk's splitByScope throws on it.
+func Has(list []string, want string) bool {
+	scope, id, scoped := Cut(want, ':')
+	wantOrg, wantUser := true, true
+	if !scoped {
+		id = scope
+	} else {
+		wantOrg = scope == "o" || scope == "org" || scope == "organization"
+		wantUser = scope == "u" || scope == "user"
+	}
+	if id == "" || (!wantOrg && !wantUser) || len(list) == 0 {
+		return false
+	}
+	found := false
+	for _, element := range list {
+		s, value, ok := Cut(element, ':')
+		if !ok {
+			return false
+		}
+		org, user := IsOrgScope(s), s == "u" || s == "ou" || s == "uo"
+		if value == id && ((wantOrg && org) || (wantUser && user)) {
+			found = true
+		}
+	}
+	return found
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }

@@ -1,4 +1,4 @@
-package clerkauth
+package scoped
 
 import (
 	"fmt"
@@ -81,8 +81,8 @@ func TestOrgPermissions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fea, _ := splitScopedLists(tt.fea, "")
-			got := orgPermissions(fea, tt.per, tt.fpm)
+			fea, _ := SplitLists(tt.fea, "")
+			got := Permissions(fea, tt.per, tt.fpm)
 			want := tt.want
 			if tt.name == "huge mask" {
 				want = referencePermissions(fea, tt.per, tt.fpm)
@@ -91,7 +91,7 @@ func TestOrgPermissions(t *testing.T) {
 				}
 			}
 			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("orgPermissions(%q, %q, %q) =\n%q\nwant\n%q", tt.fea, tt.per, tt.fpm, got, want)
+				t.Fatalf("Permissions(%q, %q, %q) =\n%q\nwant\n%q", tt.fea, tt.per, tt.fpm, got, want)
 			}
 			if ref := referencePermissions(fea, tt.per, tt.fpm); !reflect.DeepEqual(got, ref) {
 				t.Fatalf("reference disagrees: %q", ref)
@@ -110,11 +110,11 @@ func referencePermissions(fea []string, per, fpm string) []string {
 	}
 	perms := strings.Split(per, ",")
 	for i := range perms {
-		perms[i] = jsTrim(perms[i])
+		perms[i] = TrimJS(perms[i])
 	}
 	var masks []*big.Int
 	for _, m := range strings.Split(fpm, ",") {
-		m = jsTrim(m)
+		m = TrimJS(m)
 		if !decimalRE.MatchString(m) {
 			return nil
 		}
@@ -155,9 +155,9 @@ func referencePermissions(fea []string, per, fpm string) []string {
 
 func TestOrgPermissionsAllocations(t *testing.T) {
 	fea := []string{"o:dashboard", "o:teams", "u:beta"}
-	allocs := testing.AllocsPerRun(100, func() { orgPermissions(fea, "manage,read", "3,2") })
+	allocs := testing.AllocsPerRun(100, func() { Permissions(fea, "manage,read", "3,2") })
 	if allocs != 2 {
-		t.Errorf("orgPermissions makes %v allocations; want 2 (the slice and one buffer)", allocs)
+		t.Errorf("Permissions makes %v allocations; want 2 (the slice and one buffer)", allocs)
 	}
 }
 
@@ -166,8 +166,8 @@ func TestPrefixWithOrg(t *testing.T) {
 		"": "", "admin": "org:admin", "org:admin": "org:admin", "org:org:admin": "org:admin",
 		"org:": "org:", "org:org:": "org:", "orgadmin": "org:orgadmin", "ORG:admin": "org:ORG:admin",
 	} {
-		if got := prefixWithOrg(in); got != want {
-			t.Errorf("prefixWithOrg(%q) = %q; want %q", in, got, want)
+		if got := PrefixWithOrg(in); got != want {
+			t.Errorf("PrefixWithOrg(%q) = %q; want %q", in, got, want)
 		}
 	}
 }
@@ -183,13 +183,13 @@ func TestJSTrim(t *testing.T) {
 		"\u200bx":             "\u200bx",       // nor is ZERO WIDTH SPACE
 		"   ":                 "",
 	} {
-		if got := jsTrim(in); got != want {
-			t.Errorf("jsTrim(%q) = %q; want %q", in, got, want)
+		if got := TrimJS(in); got != want {
+			t.Errorf("TrimJS(%q) = %q; want %q", in, got, want)
 		}
 	}
 }
 
-// FuzzPermissions checks orgPermissions against the reference decoder and
+// FuzzPermissions checks Permissions against the reference decoder and
 // that it never panics.
 func FuzzPermissions(f *testing.F) {
 	f.Add("o:dashboard,o:teams", "manage,read", "3,2")
@@ -200,22 +200,22 @@ func FuzzPermissions(f *testing.F) {
 	f.Add("o:a", "r", "-1")
 	f.Add(" o:a ,\u00a0ou:b", " x ,, y", " 18446744073709551617 , 5")
 	f.Fuzz(func(t *testing.T, feaClaim, per, fpm string) {
-		fea, _ := splitScopedLists(feaClaim, "")
-		got := orgPermissions(fea, per, fpm)
+		fea, _ := SplitLists(feaClaim, "")
+		got := Permissions(fea, per, fpm)
 		for _, p := range got {
 			if !strings.HasPrefix(p, "org:") {
 				t.Fatalf("permission %q lacks the org: prefix", p)
 			}
 		}
 		if want := referencePermissions(fea, per, fpm); !reflect.DeepEqual(got, want) {
-			t.Fatalf("orgPermissions(%q, %q, %q) = %q; reference %q", feaClaim, per, fpm, got, want)
+			t.Fatalf("Permissions(%q, %q, %q) = %q; reference %q", feaClaim, per, fpm, got, want)
 		}
 	})
 }
 
 func TestOrgPermissionsManyGrants(t *testing.T) {
 	fea := []string{"o:a", "u:x", "ou:b"}
-	got := orgPermissions(fea, names(20), "1048575,0,1048575") // 20 bits each
+	got := Permissions(fea, names(20), "1048575,0,1048575") // 20 bits each
 	if want := referencePermissions(fea, names(20), "1048575,0,1048575"); len(got) != 40 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %d permissions %q; want the reference's 40 %q", len(got), got, want)
 	}

@@ -1,0 +1,106 @@
+package clerkauth
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+)
+
+// mapSource is a requestSource of no transport at all, as an adapter for
+// another framework would provide.
+type mapSource struct {
+	cookies map[string]string
+	headers map[string]string
+}
+
+func (s *mapSource) cookie(name string) (string, bool) { v, ok := s.cookies[name]; return v, ok }
+func (s *mapSource) header(name string) string         { return s.headers[name] }
+
+// TestDecideWithoutNetHTTP drives the transport-neutral decision directly:
+// the same verdicts as through Handler, from plain values.
+func TestDecideWithoutNetHTTP(t *testing.T) {
+	e := newMWEnv(t)
+	m := e.middleware(MiddlewareOptions{})
+	tok := e.token()
+	tests := []struct {
+		name   string
+		in     credentials
+		want   error // nil: signed in
+		reason Reason
+	}{
+		{"bearer", credentials{authorization: []string{"Bearer " + tok}, method: "GET"}, nil, ""},
+		{"cookie", credentials{source: &mapSource{cookies: map[string]string{"__session": tok}}}, nil, ""},
+		{"header wins over cookie", credentials{authorization: []string{"Bearer x.y.z"},
+			source: &mapSource{cookies: map[string]string{"__session": tok}}}, ErrInvalidToken, ""},
+		{"two Authorization headers", credentials{authorization: []string{"Bearer " + tok, "Bearer " + tok}}, ErrInvalidRequest, ""},
+		{"nothing", credentials{source: &mapSource{}}, ErrNoToken, ReasonTokenMissing},
+		{"no source at all", credentials{}, ErrNoToken, ReasonTokenMissing},
+		{"custom extractor", credentials{custom: func() (string, error) { return tok, nil }}, nil, ""},
+		{"custom extractor fails", credentials{custom: func() (string, error) { return "", errors.New("x") }}, ErrInvalidRequest, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := m.decide(t.Context(), tt.in)
+			if tt.want == nil {
+				if err != nil || st.claims == nil || st.token != tok {
+					t.Fatalf("decide = %+v, %v; want signed in", st, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) || st.claims != nil {
+				t.Fatalf("decide error = %v; want %v and signed out", err, tt.want)
+			}
+			if tt.reason != "" && ReasonOf(err) != tt.reason {
+				t.Errorf("reason %q; want %q", ReasonOf(err), tt.reason)
+			}
+		})
+	}
+}
+
+func TestPassesPreflight(t *testing.T) {
+	e := newMWEnv(t)
+	pre := credentials{method: http.MethodOptions, source: &mapSource{headers: map[string]string{"Access-Control-Request-Method": "POST"}}}
+	if !e.middleware(MiddlewareOptions{}).passesPreflight(pre) {
+		t.Error("a preflight does not pass by default")
+	}
+	if e.middleware(MiddlewareOptions{AuthenticatePreflight: true}).passesPreflight(pre) {
+		t.Error("a preflight passes with AuthenticatePreflight")
+	}
+	if e.middleware(MiddlewareOptions{}).passesPreflight(credentials{method: http.MethodOptions}) {
+		t.Error("a plain OPTIONS passes")
+	}
+}
+
+// TestRenderErrorMatchesHandler checks that the transport-neutral
+// rendering is exactly what DefaultErrorHandler writes.
+func TestRenderErrorMatchesHandler(t *testing.T) {
+	errs := []error{
+		invalidRequest("several Authorization headers"),
+		verr(ReasonTokenMissing, "no session token"),
+		errExpired(),
+		verr(ReasonJWKRemoteFailedToLoad, "down"),
+		sessionsUnavailable("could not confirm", &APIError{StatusCode: 429, RetryAfter: 7e9}),
+		&ForbiddenError{Check: Check{Role: "admin"}},
+		&ForbiddenError{Check: Check{Reverification: ReverificationStrict.Reverification()}},
+		errors.New("boom"),
+	}
+	for _, err := range errs {
+		rec := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			DefaultErrorHandler("")(w, r, err)
+		}), bearerRequest("x"))
+		rep := renderError(DefaultRealm, err)
+		got := http.Header{}
+		rep.eachHeader(got.Set)
+		if rec.Code != rep.status || rec.Body.String() != string(rep.body) {
+			t.Errorf("%v: handler %d %q; render %d %q", err, rec.Code, rec.Body, rep.status, rep.body)
+		}
+		for k := range rec.Header() {
+			if rec.Header().Get(k) != got.Get(k) {
+				t.Errorf("%v: header %s: handler %q; render %q", err, k, rec.Header().Get(k), got.Get(k))
+			}
+		}
+		if len(got) != len(rec.Header()) {
+			t.Errorf("%v: headers %v; handler %v", err, got, rec.Header())
+		}
+	}
+}
