@@ -109,6 +109,7 @@ func TestRevokeSetsClampedTTL(t *testing.T) {
 }
 
 func TestRedisDown(t *testing.T) {
+	t.Parallel()
 	for _, failClosed := range []bool{false, true} {
 		name := map[bool]string{false: "default keeps serving", true: "fail closed"}[failClosed]
 		t.Run(name, func(t *testing.T) {
@@ -170,6 +171,7 @@ func TestResyncAfterPartition(t *testing.T) {
 }
 
 func TestResyncAfterRedisRestart(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	ca, cb := newClient(t, r.addr()), newClient(t, r.addr())
 	a := newStore(t, ca, fastOptions())
@@ -223,6 +225,7 @@ func TestMalformedBroadcastIsReported(t *testing.T) {
 }
 
 func TestNewWithoutRedis(t *testing.T) {
+	t.Parallel()
 	for _, failClosed := range []bool{false, true} {
 		t.Run(map[bool]string{false: "default", true: "fail closed"}[failClosed], func(t *testing.T) {
 			var log errorLog
