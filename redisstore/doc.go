@@ -31,8 +31,24 @@
 // request as unavailable (fail closed), never as an invalid token.
 //
 // Revoke always records the revocation locally first, so the replica that
-// revoked rejects the session at once. If Redis cannot be reached it returns
-// an error wrapping [ErrUnavailable]; the revocation stays in the local set
-// and is written back to Redis and broadcast at the next resynchronisation.
-// Retrying Revoke is harmless.
+// revoked rejects the session at once. It then waits for the write to Redis
+// no longer than its context allows. If the write fails (Redis unreachable,
+// out of memory, a cluster master down) or the context ends first, it
+// returns an error wrapping [ErrNotShared]: the revocation is in force on
+// this replica, and a writer goroutine retries the write in the background,
+// with jittered backoff and the TTL the revocation has left, until Redis
+// accepts it. Retrying Revoke is harmless.
+//
+// # Redis configuration
+//
+// Run Redis with maxmemory-policy noeviction: an evicting policy (allkeys-*
+// or volatile-*, since revocation keys carry a TTL) drops revocations
+// silently under memory pressure. The Store reads the policy at its first
+// connection, warns through [Options.Logger] if it evicts and reports it in
+// [Status]; with CONFIG disabled (managed Redis) it cannot tell. Redis
+// Cluster is supported; a master down with no replica to promote makes
+// writes fail (retried as above) and, if it serves the channel's slot, stops
+// the revocation feed for every replica until it is back. Run every master
+// with persistence: one restarted empty is not written back unless the
+// subscription also dropped.
 package redisstore

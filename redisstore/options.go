@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/clerkauth/clerkauth"
@@ -15,6 +16,7 @@ const (
 	DefaultPingInterval  = 5 * time.Second
 	DefaultRetryInterval = 500 * time.Millisecond
 	DefaultMaxRetry      = 30 * time.Second
+	DefaultMaxPending    = 10000
 )
 
 // Options configures a [Store]. The zero value is usable: every field
@@ -39,6 +41,21 @@ type Options struct {
 	// It must not block. Default: none; use [Store.Status] to poll instead.
 	OnError func(error)
 
+	// Logger receives rare operational warnings: an evicting
+	// maxmemory-policy found at the first connection, a maxmemory-policy
+	// that cannot be read, the pending set reaching MaxPending. It never
+	// receives tokens. Default slog.Default(): these warnings are about
+	// revocations being lost, so they are not silent unless asked
+	// (pass a logger with a discarding handler to silence them).
+	Logger *slog.Logger
+
+	// MaxPending caps the number of revocations held for a background
+	// retry after their write to Redis failed. Beyond it the Store stops
+	// tracking them one by one: they stay in force locally, and the next
+	// retry reconciles the whole local set with Redis (the resynchronisation
+	// done after a reconnect) instead. Default 10000 (about 1 MB).
+	MaxPending int
+
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
 
@@ -58,12 +75,14 @@ type Options struct {
 	// confirmed. Default 5 seconds.
 	PingInterval time.Duration
 
-	// RetryInterval is the first delay before reconnecting after a failure;
-	// it doubles on each further failure up to MaxRetryInterval.
-	// Default 500 ms.
+	// RetryInterval is the first delay before reconnecting, or before
+	// retrying a failed write, after a failure; it doubles on each further
+	// failure up to MaxRetryInterval. Write retries are jittered (a random
+	// delay between half and all of the interval). Default 500 ms.
 	RetryInterval time.Duration
 
-	// MaxRetryInterval caps the reconnection delay. Default 30 seconds.
+	// MaxRetryInterval caps the reconnection and write retry delays.
+	// Default 30 seconds.
 	MaxRetryInterval time.Duration
 }
 
@@ -74,6 +93,15 @@ func (o Options) withDefaults() (Options, error) {
 		if d < 0 {
 			return o, fmt.Errorf("redisstore: negative duration in options: %w", clerkauth.ErrInvalidConfig)
 		}
+	}
+	if o.MaxPending < 0 {
+		return o, fmt.Errorf("redisstore: negative MaxPending: %w", clerkauth.ErrInvalidConfig)
+	}
+	if o.MaxPending == 0 {
+		o.MaxPending = DefaultMaxPending
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix

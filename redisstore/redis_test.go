@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,24 +25,33 @@ type redisServer struct {
 	bin  string
 	dir  string
 	port int
+	args []string // extra redis-server arguments
 	cmd  *exec.Cmd
 }
 
-// startRedis starts a private redis-server, or skips the test (fails it
-// when CI is set) if none is installed.
-func startRedis(t testing.TB) *redisServer {
+// startRedis starts a private redis-server with the given extra arguments,
+// or skips the test (fails it when CI is set) if none is installed.
+func startRedis(t testing.TB, args ...string) *redisServer {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("redis-server not on PATH in CI: %v", err)
-		}
-		t.Skipf("skipping: redis-server not on PATH (apt-get install redis-server): %v", err)
-	}
-	r := &redisServer{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
+	r := &redisServer{t: t, bin: requireBinary(t, "redis-server"), dir: t.TempDir(), port: freePort(t), args: args}
 	r.start()
 	t.Cleanup(r.stop)
 	return r
+}
+
+// requireBinary returns the path of a program from the redis-server
+// package, or skips the test saying why (fails it when CI is set: CI
+// installs Debian's redis-server, which brings redis-cli).
+func requireBinary(t testing.TB, name string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not on PATH in CI: %v", name, err)
+		}
+		t.Skipf("skipping: %s not on PATH (apt-get install redis-server): %v", name, err)
+	}
+	return bin
 }
 
 func freePort(t testing.TB) int {
@@ -58,9 +69,10 @@ func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port)
 // start launches redis-server and waits until it answers PING.
 func (r *redisServer) start() {
 	r.t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+	args := append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", r.dir,
-		"--logfile", filepath.Join(r.dir, "redis.log"))
+		"--logfile", filepath.Join(r.dir, "redis.log")}, r.args...)
+	r.cmd = exec.Command(r.bin, args...)
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatalf("starting redis-server: %v", err)
 	}
@@ -209,6 +221,33 @@ func unreachableAddr(t testing.TB) string {
 }
 
 var bg = context.Background()
+
+// logBuffer is a slog destination a test can read back.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// count returns how many logged lines contain s.
+func (b *logBuffer) count(s string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for line := range strings.Lines(b.buf.String()) {
+		if strings.Contains(line, s) {
+			n++
+		}
+	}
+	return n
+}
+
+func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }
 
 // quietLogger drops go-redis's own log lines (dial failures are expected
 // in outage tests and reported through the Store instead).

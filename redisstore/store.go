@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,19 +21,33 @@ import (
 // refused as unavailable, not as carrying an invalid token.
 var ErrUnavailable = errors.New("redisstore: redis unavailable")
 
+// ErrNotShared is wrapped by the error [Store.Revoke] returns when the
+// revocation is in force on this replica (its local set rejects the session
+// at once) but could not be written to Redis within the caller's context,
+// so the other replicas may not know it yet. Until [Store.Close], the Store
+// retries the write in the background, with the TTL the revocation has
+// left, until it succeeds or the revocation expires. Such an error also
+// wraps [ErrUnavailable] and the cause (a Redis error or the context's).
+// An error from Revoke that does not wrap ErrNotShared means nothing was
+// recorded.
+var ErrNotShared = errors.New("redisstore: revocation in force on this replica only, not shared yet")
+
 var errEmptySessionID = errors.New("redisstore: empty session ID")
 
 // Store is a [clerkauth.RevocationStore] shared through Redis. See the
 // package documentation for how revocations propagate and what happens
 // while Redis is unreachable.
 //
-// A Store is safe for concurrent use. It runs one subscriber goroutine from
-// [New] until [Store.Close]. It does not own the Redis client: close the
+// A Store is safe for concurrent use. It runs two goroutines from [New]
+// until [Store.Close]: a subscriber and a writer. It does not own the Redis client: close the
 // client after the Store.
 type Store struct {
-	client redis.UniversalClient
-	opts   Options
-	local  localSet
+	client  redis.UniversalClient
+	opts    Options
+	local   localSet
+	pending *pendingSet
+
+	policyChecked atomic.Bool
 
 	connected atomic.Bool
 	downErr   atomic.Pointer[error] // reason the store is not synchronised
@@ -43,21 +58,25 @@ type Store struct {
 	lastErr   error
 	lastErrAt time.Time
 	lastSync  time.Time
+	policy    string
 
 	cancel    context.CancelFunc
-	done      chan struct{}
+	wg        sync.WaitGroup // the subscriber and writer goroutines
 	closeOnce sync.Once
 }
 
 var _ clerkauth.RevocationStore = (*Store)(nil)
 
-// New returns a Store using client and starts its subscriber goroutine;
-// call [Store.Close] to stop it. New subscribes and loads the revoked set
+// New returns a Store using client and starts its subscriber and writer
+// goroutines; call [Store.Close] to stop them. New subscribes and loads the revoked set
 // before it returns, waiting at most until ctx is done. If Redis cannot be
 // reached, New still returns a working Store: it starts unsynchronised
 // (behaving as Options.FailClosed says), reports the failure through
 // Options.OnError and [Store.Status], and keeps retrying in the background.
 // Callers that must not start without Redis check Status().Connected.
+//
+// At the first connection, New reads Redis's maxmemory-policy and warns
+// through Options.Logger if it evicts keys (see [Status]).
 //
 // New fails only for a nil client or invalid options (errors wrapping
 // clerkauth.ErrInvalidConfig).
@@ -69,7 +88,7 @@ func New(ctx context.Context, client redis.UniversalClient, opts Options) (*Stor
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{client: client, opts: opts, done: make(chan struct{})}
+	s := &Store{client: client, opts: opts, pending: newPendingSet(opts.MaxPending)}
 	s.setDown(fmt.Errorf("%w: not synchronised yet", ErrUnavailable))
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -77,7 +96,9 @@ func New(ctx context.Context, client redis.UniversalClient, opts Options) (*Stor
 	if err != nil {
 		s.markDown(err)
 	}
+	s.wg.Add(2)
 	go s.run(runCtx, ps)
+	go s.writeLoop(runCtx)
 	return s, nil
 }
 
@@ -86,19 +107,36 @@ func New(ctx context.Context, client redis.UniversalClient, opts Options) (*Stor
 // revocation takes effect in this replica's local set at once, then is
 // written to Redis with that TTL and broadcast to the other replicas.
 //
-// If Redis cannot be reached, Revoke returns an error wrapping
-// [ErrUnavailable]: the revocation is kept locally and is written back and
-// broadcast when the Store next resynchronises. Retrying is harmless.
+// Revoke waits for the write at most until ctx is done. If the write fails
+// or ctx ends first, it returns an error wrapping [ErrNotShared] and
+// [ErrUnavailable]: the revocation is in force here and the Store keeps
+// writing it in the background (with the TTL it has left, and never after
+// it has expired) until Redis accepts it; the subscriber's next
+// resynchronisation writes it back too. Retrying Revoke is harmless. After
+// [Store.Close] nothing is written any more: Revoke only records locally
+// and returns an error wrapping ErrNotShared.
 func (s *Store) Revoke(ctx context.Context, sessionID string, until time.Time) error {
 	if sessionID == "" {
 		return errEmptySessionID
 	}
 	now := s.opts.Now()
-	ttl := s.opts.ttlFor(until, now)
-	s.local.add(sessionID, now.Add(ttl))
-	if err := s.write(ctx, sessionID, ttl); err != nil {
-		return fmt.Errorf("%w: revocation of %s kept locally, to be written back on reconnect: %w",
-			ErrUnavailable, sessionID, err)
+	expiry := now.Add(s.opts.ttlFor(until, now))
+	s.local.add(sessionID, expiry)
+	done, overflowed, err := s.pending.add(sessionID, expiry)
+	if overflowed {
+		s.opts.Logger.LogAttrs(ctx, slog.LevelWarn,
+			"redisstore: too many revocations waiting to be written to Redis; reconciling the whole local set instead",
+			slog.Int("max_pending", s.opts.MaxPending))
+	}
+	if err == nil {
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w: session %s: %w", ErrNotShared, ErrUnavailable, sessionID, err)
 	}
 	return nil
 }
@@ -131,23 +169,35 @@ type Status struct {
 	LastSync time.Time
 	// Revoked is the number of entries in the local set.
 	Revoked int
+	// Pending is the number of revocations whose write to Redis failed and
+	// is being retried (at most Options.MaxPending).
+	Pending int
+	// MaxmemoryPolicy is Redis's maxmemory-policy read at the first
+	// connection ("" if not read yet or if CONFIG is not allowed). An
+	// evicting policy (allkeys-* or volatile-*: revocation keys have a TTL)
+	// lets Redis drop revocations under memory pressure; use noeviction.
+	// On a cluster it is the first evicting policy among the masters.
+	MaxmemoryPolicy string
 }
 
 // Status returns the Store's current link status. It is meant for health
 // checks and metrics, not for the request path.
 func (s *Store) Status() Status {
 	s.mu.Lock()
-	st := Status{LastError: s.lastErr, LastErrorAt: s.lastErrAt, LastSync: s.lastSync}
+	st := Status{LastError: s.lastErr, LastErrorAt: s.lastErrAt, LastSync: s.lastSync, MaxmemoryPolicy: s.policy}
 	s.mu.Unlock()
 	st.Connected = s.connected.Load()
 	st.Revoked = s.local.len()
+	st.Pending = s.pending.len()
 	return st
 }
 
-// Close stops the subscriber goroutine and waits for it to exit. It does not
-// close the Redis client. After Close, IsRevoked keeps answering from the
-// local set and Revoke still writes to Redis, but nothing is received any
-// more. Close is idempotent and always returns nil.
+// Close stops the subscriber and writer goroutines and waits for them to
+// exit. It does not close the Redis client. Revocations still waiting to be
+// written are abandoned (Revoke calls waiting for them return an error
+// wrapping [ErrNotShared]). After Close, IsRevoked keeps answering from the
+// local set and Revoke records locally only. Close is idempotent and always
+// returns nil.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
@@ -158,20 +208,10 @@ func (s *Store) Close() error {
 		if ps != nil {
 			_ = ps.Close() // interrupts a blocked receive
 		}
-		<-s.done
+		s.wg.Wait()
 		s.setDown(fmt.Errorf("%w: store closed", ErrUnavailable))
 	})
 	return nil
-}
-
-// write stores the revocation in Redis and broadcasts it.
-func (s *Store) write(ctx context.Context, sessionID string, ttl time.Duration) error {
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, s.opts.Prefix+sessionID, ttl.Milliseconds(), ttl)
-		p.Publish(ctx, s.opts.Channel, encodeMessage(sessionID, ttl))
-		return nil
-	})
-	return err
 }
 
 // encodeMessage builds a broadcast payload: the remaining lifetime in

@@ -109,6 +109,7 @@ func TestRevokeSetsClampedTTL(t *testing.T) {
 }
 
 func TestRedisDown(t *testing.T) {
+	t.Parallel()
 	for _, failClosed := range []bool{false, true} {
 		name := map[bool]string{false: "default keeps serving", true: "fail closed"}[failClosed]
 		t.Run(name, func(t *testing.T) {
@@ -170,6 +171,7 @@ func TestResyncAfterPartition(t *testing.T) {
 }
 
 func TestResyncAfterRedisRestart(t *testing.T) {
+	t.Parallel()
 	r := startRedis(t)
 	ca, cb := newClient(t, r.addr()), newClient(t, r.addr())
 	a := newStore(t, ca, fastOptions())
@@ -223,6 +225,7 @@ func TestMalformedBroadcastIsReported(t *testing.T) {
 }
 
 func TestNewWithoutRedis(t *testing.T) {
+	t.Parallel()
 	for _, failClosed := range []bool{false, true} {
 		t.Run(map[bool]string{false: "default", true: "fail closed"}[failClosed], func(t *testing.T) {
 			var log errorLog
@@ -273,34 +276,49 @@ func TestRevokeRejectsEmptySessionID(t *testing.T) {
 func TestCloseStopsSubscriber(t *testing.T) {
 	r := startRedis(t)
 	tests := []struct {
-		name  string
-		setup func() string // returns the address to use
+		name   string
+		setup  func() string // returns the address to use
+		shared bool          // Revoke reaches Redis
 	}{
-		{"connected", func() string { return r.addr() }},
-		{"redis unreachable", func() string { return unreachableAddr(t) }},
+		{"connected", func() string { return r.addr() }, true},
+		{"redis unreachable", func() string { return unreachableAddr(t) }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClient(t, tt.setup())
-			eventually(t, 5*time.Second, "no subscriber before New", func() bool { return subscribers() == 0 })
+			eventually(t, 5*time.Second, "no goroutine before New", func() bool { return storeGoroutines() == 0 })
 			s, err := redisstore.New(bg, c, fastOptions())
 			require.NoError(t, err)
-			eventually(t, 5*time.Second, "New starts one subscriber", func() bool { return subscribers() == 1 })
+			eventually(t, 5*time.Second, "New starts a subscriber and a writer", func() bool { return storeGoroutines() == 2 })
+			ctx, cancel := context.WithTimeout(bg, time.Second)
+			defer cancel()
+			if err := s.Revoke(ctx, "sess_before_close", time.Time{}); tt.shared {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, redisstore.ErrNotShared)
+				require.Equal(t, 1, s.Status().Pending, "unreachable: the write is being retried")
+			}
 			require.NoError(t, s.Close())
 			require.NoError(t, s.Close(), "Close is idempotent")
-			eventually(t, 5*time.Second, "subscriber gone after Close", func() bool { return subscribers() == 0 })
+			eventually(t, 5*time.Second, "goroutines gone after Close", func() bool { return storeGoroutines() == 0 })
 			assert.False(t, s.Status().Connected)
+
+			err = s.Revoke(bg, "sess_after_close", time.Time{})
+			assert.ErrorIs(t, err, redisstore.ErrNotShared, "after Close: recorded locally, not written")
+			assert.True(t, revoked(s, "sess_after_close")())
 		})
 	}
 }
 
-// subscribers counts the live subscriber goroutines of all Stores.
-func subscribers() int {
+// storeGoroutines counts the live subscriber and writer goroutines of all
+// Stores. Tests using it must not run in parallel.
+func storeGoroutines() int {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return strings.Count(string(buf[:n]), "redisstore.(*Store).run(")
+			stacks := string(buf[:n])
+			return strings.Count(stacks, "redisstore.(*Store).run(") + strings.Count(stacks, "redisstore.(*Store).writeLoop(")
 		}
 		buf = make([]byte, 2*len(buf))
 	}

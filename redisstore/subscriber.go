@@ -17,7 +17,7 @@ const scanCount = 1000
 // run is the subscriber goroutine: it listens while connected and
 // reconnects with exponential backoff otherwise, until ctx is cancelled.
 func (s *Store) run(ctx context.Context, ps *redis.PubSub) {
-	defer close(s.done)
+	defer s.wg.Done()
 	backoff := s.opts.RetryInterval
 	for {
 		if ps != nil {
@@ -59,6 +59,7 @@ func (s *Store) connect(ctx context.Context) (*redis.PubSub, error) {
 		return nil, err
 	}
 	s.markUp()
+	s.checkEvictionPolicy(ctx)
 	return ps, nil
 }
 

@@ -1,0 +1,190 @@
+package redisstore_test
+
+import (
+	"context"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clerkauth/clerkauth/redisstore"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// redisCluster is a Redis Cluster of masters without replicas, each a
+// private redis-server on loopback ports.
+type redisCluster struct {
+	nodes []*redisServer
+}
+
+// startCluster starts n cluster-enabled redis-servers, joins them with
+// redis-cli --cluster create and waits for cluster_state:ok. It skips the
+// test (fails it when CI is set) without redis-server or redis-cli.
+func startCluster(t *testing.T, n int) *redisCluster {
+	t.Helper()
+	server, cli := requireBinary(t, "redis-server"), requireBinary(t, "redis-cli")
+	c := &redisCluster{}
+	var addrs []string
+	for range n {
+		r := &redisServer{t: t, bin: server, dir: t.TempDir(), port: freePort(t), args: []string{
+			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+			"--cluster-node-timeout", "500", "--cluster-port", strconv.Itoa(freePort(t))}}
+		r.start()
+		t.Cleanup(r.stop)
+		c.nodes = append(c.nodes, r)
+		addrs = append(addrs, r.addr())
+	}
+	ctx, cancel := context.WithTimeout(bg, 15*time.Second)
+	defer cancel()
+	args := append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	c.waitState(t, "ok", c.nodes...)
+	return c
+}
+
+func (c *redisCluster) addrs() []string {
+	var a []string
+	for _, r := range c.nodes {
+		a = append(a, r.addr())
+	}
+	return a
+}
+
+// waitState waits until every given node reports cluster_state:state.
+func (c *redisCluster) waitState(t *testing.T, state string, nodes ...*redisServer) {
+	t.Helper()
+	for _, r := range nodes {
+		admin := newClient(t, r.addr())
+		eventually(t, 15*time.Second, r.addr()+" reports cluster_state:"+state, func() bool {
+			return strings.Contains(admin.ClusterInfo(bg).Val(), "cluster_state:"+state+"\r\n")
+		})
+	}
+}
+
+// node returns the node listening on addr.
+func (c *redisCluster) node(addr string) *redisServer {
+	i := slices.IndexFunc(c.nodes, func(r *redisServer) bool { return r.addr() == addr })
+	return c.nodes[i]
+}
+
+func newClusterClient(t testing.TB, addrs []string) *redis.ClusterClient {
+	t.Helper()
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, MaxRetries: -1,
+		DialTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// propagation revokes ids on from and returns how long each took to be
+// seen by to (polled every 50 µs: an upper bound of the pub/sub delay).
+func propagation(t *testing.T, from, to *redisstore.Store, ids []string) []time.Duration {
+	t.Helper()
+	var took []time.Duration
+	for _, id := range ids {
+		began := time.Now()
+		require.NoError(t, from.Revoke(bg, id, time.Now().Add(10*time.Minute)))
+		for !revoked(to, id)() {
+			if time.Since(began) > 5*time.Second {
+				t.Fatalf("%s not propagated within 5 s", id)
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+		took = append(took, time.Since(began))
+	}
+	slices.Sort(took)
+	return took
+}
+
+func TestCluster(t *testing.T) {
+	t.Parallel()
+	began := time.Now()
+	cl := startCluster(t, 3)
+	t.Logf("3-master cluster up in %v", time.Since(began))
+	ca := newClusterClient(t, cl.addrs())
+	a := newStore(t, ca, fastOptions())
+	b := newStore(t, newClusterClient(t, cl.addrs()), fastOptions())
+	require.True(t, a.Status().Connected)
+	require.True(t, b.Status().Connected)
+
+	var ids []string
+	for i := range 60 {
+		ids = append(ids, "sess_cluster_"+strconv.Itoa(i))
+	}
+	took := propagation(t, a, b, ids[:30])
+	t.Logf("propagation A->B over the cluster, %d revocations: median %v, max %v", len(took), took[len(took)/2], took[len(took)-1])
+	took = propagation(t, b, a, ids[30:])
+	t.Logf("propagation B->A over the cluster, %d revocations: median %v, max %v", len(took), took[len(took)/2], took[len(took)-1])
+
+	t.Run("revocations spread over every master", func(t *testing.T) {
+		var mu sync.Mutex // ForEachMaster calls back concurrently
+		var sizes []int64
+		require.NoError(t, ca.ForEachMaster(bg, func(ctx context.Context, n *redis.Client) error {
+			size, err := n.DBSize(ctx).Result()
+			mu.Lock()
+			sizes = append(sizes, size)
+			mu.Unlock()
+			return err
+		}))
+		require.Len(t, sizes, 3)
+		for _, n := range sizes {
+			assert.Positive(t, n, "each master holds some revocations: %v", sizes)
+		}
+	})
+
+	t.Run("a new replica loads every master", func(t *testing.T) {
+		c := newStore(t, newClusterClient(t, cl.addrs()), fastOptions())
+		require.True(t, c.Status().Connected)
+		for _, id := range ids {
+			assert.True(t, revoked(c, id)(), id)
+		}
+		assert.Equal(t, len(ids), c.Status().Revoked)
+	})
+
+	t.Run("a master down stops the feed until it is back", func(t *testing.T) {
+		// Kill the master serving the channel's slot: the replicas'
+		// subscriptions live there. With no replica to promote, the cluster
+		// goes to cluster_state:fail and refuses every command.
+		sub, err := ca.MasterForKey(bg, redisstore.DefaultPrefix+"events")
+		require.NoError(t, err)
+		down := cl.node(sub.Options().Addr)
+		var rest []*redisServer
+		for _, r := range cl.nodes {
+			if r != down {
+				rest = append(rest, r)
+			}
+		}
+		down.stop()
+		cl.waitState(t, "fail", rest...)
+		eventually(t, 10*time.Second, "A notices", func() bool { return !a.Status().Connected })
+		eventually(t, 10*time.Second, "B notices", func() bool { return !b.Status().Connected })
+
+		ctx, cancel := context.WithTimeout(bg, 3*time.Second)
+		defer cancel()
+		err = a.Revoke(ctx, "sess_master_down", time.Now().Add(10*time.Minute))
+		require.ErrorIs(t, err, redisstore.ErrNotShared)
+		t.Logf("Revoke while a master is down: %v", err)
+		assert.True(t, revoked(a, "sess_master_down")(), "in force on A")
+		assert.Equal(t, 1, a.Status().Pending)
+		assert.False(t, revoked(b, "sess_master_down")(), "the feed is stopped: B cannot learn it")
+
+		restarted := time.Now()
+		down.start() // same port, same nodes.conf: it rejoins as the same master
+		cl.waitState(t, "ok", cl.nodes...)
+		t.Logf("cluster_state:ok %v after the master restarted", time.Since(restarted))
+		eventually(t, 15*time.Second, "B learns it once the master is back", revoked(b, "sess_master_down"))
+		t.Logf("B saw the revocation made during the outage %v after the master restarted", time.Since(restarted))
+		eventually(t, 10*time.Second, "A's write retried until written", func() bool { return a.Status().Pending == 0 })
+		eventually(t, 10*time.Second, "both resubscribed", func() bool { return a.Status().Connected && b.Status().Connected })
+
+		c := newStore(t, newClusterClient(t, cl.addrs()), fastOptions())
+		assert.True(t, revoked(c, "sess_master_down")(), "a replica started afterwards sees it")
+		assert.Equal(t, len(ids)+1, c.Status().Revoked)
+	})
+}
