@@ -82,12 +82,15 @@ func (m *Middleware) decide(ctx context.Context, in credentials) (authState, err
 	if token == "" {
 		return st, verr(ReasonTokenMissing, "no session token")
 	}
+	if m.accepts != kindSession {
+		return m.decideKind(ctx, st, token, fromHeader, in.custom != nil) // machine_decide.go
+	}
 	c, err := m.verify(ctx, token)
 	if err != nil {
 		if fromHeader && !isB64Token(token) {
 			return st, errNotB64Token() // malformed credentials: 400, not 401
 		}
-		return st, err
+		return st, sessionOnlyError(token, err)
 	}
 	st.claims, st.token = c, token
 	return st, nil
@@ -105,7 +108,7 @@ func (m *Middleware) extract(in credentials) (token string, fromHeader bool, err
 		return tok, false, nil
 	}
 	tok, err := bearerFromValues(in.authorization, false)
-	if err != nil || tok != "" || !m.cookies || in.source == nil {
+	if err != nil || tok != "" || !m.cookies || in.source == nil || m.accepts&kindSession == 0 {
 		return tok, tok != "", err
 	}
 	return cookieToken(in.source.cookie, m.suffix), false, nil

@@ -39,9 +39,11 @@ var (
 	ErrSessionPending = errors.New("clerkauth: session pending")
 
 	// ErrKeysUnavailable is returned when the token could not be judged
-	// because the signing keys could not be obtained (key server down,
-	// invalid secret key, empty key set). It never means the token is bad:
-	// the middleware answers it with 503 and Retry-After, never 401.
+	// because what judges it could not be reached: the signing keys (key
+	// server down, invalid secret key, empty key set) or, for opaque
+	// machine tokens, Clerk's verify endpoints (down, rate limited, or
+	// refusing our key). It never means the token is bad: the middleware
+	// answers it with 503 and Retry-After, never 401.
 	ErrKeysUnavailable = errors.New("clerkauth: signing keys unavailable")
 
 	// ErrInvalidConfig is returned by constructors for a configuration that
@@ -79,6 +81,9 @@ const (
 	ReasonSessionPending       Reason = "session-pending"
 	ReasonSessionRevoked       Reason = "session-revoked"
 	ReasonTokenMissing         Reason = "session-token-missing"
+	// ReasonTokenRevoked marks a machine token that Clerk reports revoked
+	// (answered 401; Clerk's SDKs accept such an answer).
+	ReasonTokenRevoked Reason = "token-revoked"
 	// ReasonRevocationUnavailable means the RevocationStore could not say
 	// whether the session is revoked; the token is refused (fail closed)
 	// in the keys-unavailable class, answered 503.
@@ -90,7 +95,7 @@ const (
 func (r Reason) keysUnavailable() bool {
 	switch r {
 	case ReasonJWKRemoteFailedToLoad, ReasonJWKFailedToResolve, ReasonSecretKeyInvalid,
-		ReasonRevocationUnavailable:
+		ReasonRevocationUnavailable, ReasonUnexpectedError:
 		return true
 	}
 	return false
@@ -110,6 +115,10 @@ type VerificationError struct {
 	Message string
 	// Err is the underlying cause, if any.
 	Err error
+
+	// retryAfter is how long a client should wait before retrying, for
+	// the keys-unavailable class; 0 means DefaultRetryAfter.
+	retryAfter time.Duration
 }
 
 // Error returns "clerkauth: <reason>: <message>[: <cause>]".
@@ -245,7 +254,10 @@ const (
 	// ReasonSessionsUnavailable marks a Sessions API that cannot be asked (503).
 	ReasonSessionsUnavailable Reason = "sessions-api-unavailable"
 	// ReasonUnexpectedError marks an error of no known class (500), as in
-	// Clerk's SDKs.
+	// Clerk's SDKs. A [VerificationError] with it says that Clerk's verify
+	// endpoint for opaque machine tokens could not be asked (down, slow,
+	// rate limited, answering nonsense): it is in the ErrKeysUnavailable
+	// class, answered 503.
 	ReasonUnexpectedError Reason = "unexpected-error"
 )
 

@@ -13,6 +13,12 @@ import (
 // unverified claims are consulted only when a key fetch is needed, so a
 // token that would fail anyway never causes one.
 func (v *Verifier) checkSignature(ctx context.Context, t *parsedToken, now time.Time) error {
+	return v.checkSignatureWith(ctx, t, now, v.checkClaims)
+}
+
+// checkSignatureWith is checkSignature with the claim rules of the token's
+// kind, applied to the unverified claims before a key fetch.
+func (v *Verifier) checkSignatureWith(ctx context.Context, t *parsedToken, now time.Time, checkClaims func(*Claims, time.Time) error) error {
 	if v.staticKey != nil {
 		err := v.verifyWith(t, v.staticKey)
 		if err == nil || v.remote == nil {
@@ -28,7 +34,7 @@ func (v *Verifier) checkSignature(ctx context.Context, t *parsedToken, now time.
 	if k := v.remote.lookup(t.kid); k != nil {
 		return v.verifyWith(t, k)
 	}
-	if err := v.checkClaims(t.claims, now); err != nil {
+	if err := checkClaims(t.claims, now); err != nil {
 		return err
 	}
 	k, err := v.remote.resolve(ctx, t.kid)

@@ -25,15 +25,16 @@ const tokenCacheShards = 16
 // answered with the original's claims, the entry also holds the length and
 // a hash of the signing input under a per-cache random seed, and a hit
 // needs all three to match. Only verified tokens are ever stored.
-type tokenCache struct {
+type tokenCache[V any] struct {
 	seed   maphash.Seed
 	m      sync.Map // signature segment → *cachedToken
 	shards [tokenCacheShards]evictionRing
 }
 
-// cachedToken is what a signature maps to.
-type cachedToken struct {
-	claims   *Claims
+// cachedToken is what a signature maps to: the session claims or the
+// machine token of a verified token.
+type cachedToken[V any] struct {
+	claims   V
 	inputSum uint64 // maphash of the signing input
 	inputLen int
 }
@@ -46,9 +47,9 @@ type evictionRing struct {
 	n    int
 }
 
-func newTokenCache(size int) *tokenCache {
+func newTokenCache[V any](size int) *tokenCache[V] {
 	per := max(size/tokenCacheShards, 1)
-	c := &tokenCache{seed: maphash.MakeSeed()}
+	c := &tokenCache[V]{seed: maphash.MakeSeed()}
 	for i := range c.shards {
 		c.shards[i].keys = make([]string, per)
 	}
@@ -57,7 +58,7 @@ func newTokenCache(size int) *tokenCache {
 
 // shard picks a shard from the signature's last bytes, evenly spread for
 // genuine tokens.
-func (c *tokenCache) shard(sig string) *evictionRing {
+func (c *tokenCache[V]) shard(sig string) *evictionRing {
 	var h uint32
 	for i := max(len(sig)-4, 0); i < len(sig); i++ {
 		h = h*31 + uint32(sig[i])
@@ -81,18 +82,19 @@ func splitSigned(token string) (input, sig string) {
 	return token[:i+1+j], token[i+2+j:]
 }
 
-func (c *tokenCache) get(token string) (*Claims, bool) {
+func (c *tokenCache[V]) get(token string) (V, bool) {
+	var zero V
 	input, sig := splitSigned(token)
 	if sig == "" {
-		return nil, false
+		return zero, false
 	}
 	v, ok := c.m.Load(sig)
 	if !ok {
-		return nil, false
+		return zero, false
 	}
-	e := v.(*cachedToken)
+	e := v.(*cachedToken[V])
 	if e.inputLen != len(input) || e.inputSum != maphash.String(c.seed, input) {
-		return nil, false
+		return zero, false
 	}
 	return e.claims, true
 }
@@ -100,13 +102,13 @@ func (c *tokenCache) get(token string) (*Claims, bool) {
 // add stores a verified token, evicting its shard's oldest entry when the
 // shard is full. A token added twice (two concurrent first requests) keeps
 // its first entry.
-func (c *tokenCache) add(token string, claims *Claims) {
+func (c *tokenCache[V]) add(token string, claims V) {
 	input, sig := splitSigned(token)
 	if sig == "" {
 		return
 	}
 	sig = strings.Clone(sig) // do not pin the whole token
-	e := &cachedToken{claims: claims, inputSum: maphash.String(c.seed, input), inputLen: len(input)}
+	e := &cachedToken[V]{claims: claims, inputSum: maphash.String(c.seed, input), inputLen: len(input)}
 	r := c.shard(sig)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -122,7 +124,7 @@ func (c *tokenCache) add(token string, claims *Claims) {
 	r.next = (r.next + 1) % len(r.keys)
 }
 
-func (c *tokenCache) len() int {
+func (c *tokenCache[V]) len() int {
 	n := 0
 	for i := range c.shards {
 		r := &c.shards[i]
