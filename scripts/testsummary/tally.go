@@ -155,7 +155,10 @@ func (j *job) packageDone(e event) {
 		// A failed package without a failed test: a build failure, a
 		// panic outside a test, a timeout. It counts as one failure.
 		if e.FailedBuild != "" {
+			// Taken, not copied: the next package failing on the same
+			// import adds its own output under the same ImportPath.
 			out = j.buf(j.build, e.FailedBuild).String() + out
+			delete(j.build, e.FailedBuild)
 		}
 		j.failPackage(e.Package, out)
 	}

@@ -71,6 +71,20 @@ func TestTally(t *testing.T) {
 			wantOut:     []string{"FAIL example.com/m", "syntax error", "no test reported the failure"},
 		},
 		{
+			name: "two packages failing on one missing import",
+			json: stream(
+				`{"ImportPath":"x/missing","Action":"build-output","Output":"# x/a\n"}`,
+				`{"ImportPath":"x/missing","Action":"build-fail"}`,
+				`{"Action":"fail","Package":"x/a","Elapsed":0,"FailedBuild":"x/missing"}`,
+				`{"ImportPath":"x/missing","Action":"build-output","Output":"# x/b\n"}`,
+				`{"ImportPath":"x/missing","Action":"build-fail"}`,
+				`{"Action":"fail","Package":"x/b","Elapsed":0,"FailedBuild":"x/missing"}`,
+			),
+			exitErr:     errors.New("exit status 1"),
+			wantSummary: "0 passed, 2 failed, 0 skipped",
+			wantOut:     []string{"FAIL x/a\n    # x/a\nFAIL x/b\n    # x/b\n"},
+		},
+		{
 			name: "fuzz target run counts as one test",
 			json: stream(
 				`{"Action":"output",`+pkg+`,"Test":"FuzzX","Output":"fuzz: elapsed: 3s, execs: 100\n"}`,
