@@ -6,11 +6,19 @@
 #
 # Usage: ./scripts/test-all.sh
 #   FUZZTIME=30s       fuzz each target longer (default 3s)
-#   TEST_PARALLEL=N    test N modules at once (default 1)
+#   TEST_PARALLEL=N    test N modules at once (default 3: on 2 cores the module tests
+#                      took 24 s at 3 against 54 s one after another)
 #   CI=true            a missing redis-server or node/npm fails instead of skipping
 #
 # The counting and the progress output are scripts/testsummary (Go, standard
 # library only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec go run ./scripts/testsummary -fuzztime "${FUZZTIME:-3s}" -parallel "${TEST_PARALLEL:-1}"
+# Built rather than `go run`, which would print "exit status 1" after the
+# summary line.
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/testsummary" ./scripts/testsummary
+status=0
+"$bin/testsummary" -fuzztime "${FUZZTIME:-3s}" -parallel "${TEST_PARALLEL:-3}" || status=$?
+exit "$status"
