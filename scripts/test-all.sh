@@ -7,7 +7,7 @@
 # Usage: ./scripts/test-all.sh
 #   FUZZTIME=30s       fuzz each target longer (default 3s)
 #   TEST_PARALLEL=N    test N modules at once (default 3: on 2 cores the module tests
-#                      took 24 s at 3 against 54 s one after another)
+#                      took 22-33 s at 3 against 50-54 s one at a time)
 #   CI=true            a missing redis-server or node/npm fails instead of skipping
 #
 # The counting and the progress output are scripts/testsummary (Go, standard
