@@ -146,13 +146,13 @@ func sharedKey(sum [sha256.Size]byte) string {
 }
 
 // hashSecretOf returns the secret the cache keys derive from: the
-// instance's secret key, else the machine secret key. Replicas sharing a
-// MachineTokenCache share it, and so agree on keys.
+// instance's secret key and the machine secret key. Replicas sharing a
+// MachineTokenCache share both, and so agree on keys. The machine key is
+// part of it because Clerk confirms an M2M token to a machine's key only
+// if the token is scoped to that machine: services verifying with
+// different machine keys must not share verdicts, even through one Redis.
 func hashSecretOf(cfg *Config) string {
-	if cfg.SecretKey != "" {
-		return cfg.SecretKey
-	}
-	return cfg.MachineSecretKey
+	return cfg.SecretKey + "\x00" + cfg.MachineSecretKey
 }
 
 // machineDefaults validates and fills the machine-token fields of cfg.

@@ -101,6 +101,7 @@ type opaqueVerifier struct {
 	bucket  *budget.Bucket
 	slots   chan struct{}
 	breaker *breaker
+	fleet   fleet // machine_fleet.go
 
 	blockedUntil atomic.Int64 // Unix ns: no call before (after a 429)
 	keyRefused   atomic.Bool  // the last answer refused our key
@@ -117,7 +118,7 @@ func newOpaqueVerifier(cfg *Config) *opaqueVerifier {
 	local, _ := lru.New[[sha256.Size]byte, confirmedToken](machineCacheSize)
 	refused, _ := lru.New[[sha256.Size]byte, time.Time](machineCacheSize)
 	scope := newFlightScope()
-	return &opaqueVerifier{
+	o := &opaqueVerifier{
 		baseURL: strings.TrimRight(cfg.APIURL, "/"), secretKey: cfg.SecretKey, machineKey: cfg.MachineSecretKey,
 		apiVersion: cfg.APIVersion, userAgent: httpx.UserAgent(userAgentProduct, cfg.UserAgent),
 		client: cfg.HTTPClient, now: cfg.Now, leeway: cfg.Leeway, logger: cfg.Logger,
@@ -128,9 +129,14 @@ func newOpaqueVerifier(cfg *Config) *opaqueVerifier {
 		slots:   make(chan struct{}, maxVerifyInFlight),
 		breaker: &breaker{threshold: verifyBreakerThreshold, coolOff: verifyBreakerCoolOff, now: cfg.Now},
 	}
+	o.fleet = newFleet(o.shared, o.forgetWatched)
+	return o
 }
 
-func (o *opaqueVerifier) close() { o.scope.close() }
+func (o *opaqueVerifier) close() {
+	o.fleet.stopWatch()
+	o.scope.close()
+}
 
 // bearerFor returns the key that verifies tokens of kind: the machine
 // secret key for M2M tokens when there is one, else the secret key.
@@ -166,7 +172,7 @@ func (o *opaqueVerifier) verify(ctx context.Context, token string, kind TokenKin
 		return nil, verr(ReasonTokenInvalid, "Clerk did not confirm the token (remembered)")
 	}
 	mt, err := o.flight.do(ctx, string(kind)+string(key[:]), func(ctx context.Context) (*MachineToken, error) {
-		return o.confirm(ctx, key, token, kind, bearer)
+		return o.confirmShared(ctx, key, token, kind, bearer, strict)
 	})
 	if errors.Is(err, ErrSessionsUnavailable) { // the flight gave up or the verifier is closed
 		return nil, unexpected("gave up waiting for Clerk's verify endpoint", 0, err)
@@ -190,7 +196,7 @@ func (o *opaqueVerifier) cached(ctx context.Context, key [sha256.Size]byte, kind
 		return nil, false
 	}
 	b, err := o.shared.Get(ctx, sharedKey(key))
-	if err != nil || b == nil {
+	if err != nil || b == nil || o.noteSharedRefusal(key, b, kind, now) {
 		return nil, false
 	}
 	mt, until, err := decodeShared(b, kind, now)
@@ -203,12 +209,7 @@ func (o *opaqueVerifier) cached(ctx context.Context, key [sha256.Size]byte, kind
 
 // forget removes token from the caches.
 func (o *opaqueVerifier) forget(ctx context.Context, token string) error {
-	key := o.hasher.sum(token)
-	o.local.Remove(key)
-	if o.shared == nil {
-		return nil
-	}
-	return o.shared.Delete(ctx, sharedKey(key))
+	return o.forgetToken(ctx, o.hasher.sum(token))
 }
 
 // confirm asks Clerk about token and remembers the verdict.
