@@ -217,7 +217,7 @@ func (o *opaqueVerifier) shareRefusal(ctx context.Context, key [sha256.Size]byte
 // token forgotten while its call was in flight is dropped again instead:
 // the answer may predate the revocation.
 func (o *opaqueVerifier) shareIndex(ctx context.Context, key [sha256.Size]byte, mt *MachineToken, began time.Time) {
-	if at, ok := o.fleet.forgotten.Get(key); ok && !at.Before(began) {
+	if o.forgottenSince(key, began) {
 		_ = o.forgetKey(ctx, key)
 		return
 	}
@@ -232,6 +232,26 @@ func (o *opaqueVerifier) shareIndex(ctx context.Context, key [sha256.Size]byte, 
 	if err := o.shared.Set(ctx, idKey(&o.hasher, mt.ID), []byte(sharedKey(key)), ttl); err != nil {
 		o.log(slog.LevelDebug, "clerkauth: machine token cache write failed", slog.String("error", err.Error()))
 	}
+}
+
+// forgottenSince reports whether the token of key was forgotten at or
+// after t: an answer about it obtained since t may predate its
+// revocation, and is not cached.
+func (o *opaqueVerifier) forgottenSince(key [sha256.Size]byte, t time.Time) bool {
+	at, ok := o.fleet.forgotten.Get(key)
+	return ok && !at.Before(t)
+}
+
+// distrustsShared reports whether an entry about the token of key read
+// from the shared cache at t may be stale: the token was forgotten since
+// t - MachineTokenCacheTTL. A replica whose call to Clerk was in flight
+// during the revocation may have stored an answer predating it (it drops
+// it again once it learns of the revocation, but a reader may have read
+// it in between); such an entry lives at most the TTL. For that long, this
+// Verifier asks Clerk itself about the token: one call per replica per
+// revocation.
+func (o *opaqueVerifier) distrustsShared(key [sha256.Size]byte, t time.Time) bool {
+	return o.forgottenSince(key, t.Add(-o.ttl))
 }
 
 // idKey is the shared cache key of the index entry of a token ID. No

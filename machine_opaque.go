@@ -195,12 +195,13 @@ func (o *opaqueVerifier) cached(ctx context.Context, key [sha256.Size]byte, kind
 	if o.shared == nil {
 		return nil, false
 	}
+	asked := time.Now()
 	b, err := o.shared.Get(ctx, sharedKey(key))
 	if err != nil || b == nil || o.noteSharedRefusal(key, b, kind, now) {
 		return nil, false
 	}
 	mt, until, err := decodeShared(b, kind, now)
-	if err != nil || mt.expiredAt(now, o.leeway) {
+	if err != nil || mt.expiredAt(now, o.leeway) || o.distrustsShared(key, asked) {
 		return nil, false
 	}
 	o.local.Add(key, confirmedToken{mt: mt, until: minTime(until, now.Add(o.ttl))})
