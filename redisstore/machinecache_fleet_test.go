@@ -171,7 +171,7 @@ func TestMachineCacheFleet(t *testing.T) {
 	// The prober keeps key 0 cached on every replica until the revocation.
 	probe := make(chan struct{})
 	var acceptedLate atomic.Int64
-	var lastLate [replicas]atomic.Int64 // ns from the revocation to the last late acceptance
+	var lastLate [replicas]atomic.Int64     // ns from the revocation to the last late acceptance
 	var refusedAfter [replicas]atomic.Int64 // ns from the revocation to the first refusal
 	var pwg sync.WaitGroup
 	for i, v := range shared {
