@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -81,11 +82,12 @@ type fleet struct {
 	leaser    MachineTokenLeaser // nil when the shared cache has no leases
 	stopWatch func()
 	forgotten *lru.Cache[[sha256.Size]byte, time.Time] // key -> when forgotten
+	holding   atomic.Int32                              // leases held
 }
 
-func newFleet(shared MachineTokenCache, forget func(string)) fleet {
+func newFleet(shared MachineTokenCache, forget func(string)) *fleet {
 	forgotten, _ := lru.New[[sha256.Size]byte, time.Time](forgottenSize)
-	f := fleet{forgotten: forgotten, stopWatch: func() {}}
+	f := &fleet{forgotten: forgotten, stopWatch: func() {}}
 	if l, ok := shared.(MachineTokenLeaser); ok {
 		f.leaser = l
 	}
@@ -134,7 +136,10 @@ func (o *opaqueVerifier) confirmShared(ctx context.Context, key [sha256.Size]byt
 			return mt, err
 		}
 		if err == nil { // we hold the lease
-			defer func() { _ = o.fleet.leaser.Unlease(context.WithoutCancel(ctx), name) }()
+			defer func() {
+				_ = o.fleet.leaser.Unlease(context.WithoutCancel(ctx), name)
+				o.fleet.holding.Add(-1)
+			}()
 		}
 	}
 	began := time.Now()
@@ -161,12 +166,13 @@ func (o *opaqueVerifier) awaitLease(ctx context.Context, key [sha256.Size]byte, 
 	defer deadline.Stop()
 	pause := fleetPollMin
 	for {
-		taken, lerr := o.fleet.leaser.Lease(ctx, name, fleetLeaseWait)
+		taken, lerr := o.tryLease(ctx, name)
 		// Look after the lease is taken too: its last holder stored its
 		// answer before giving it back.
 		if mt, err, ok := o.sharedAnswer(ctx, key, kind); ok {
 			if taken {
 				_ = o.fleet.leaser.Unlease(context.WithoutCancel(ctx), name)
+				o.fleet.holding.Add(-1)
 			}
 			return mt, err, true
 		}
@@ -188,6 +194,22 @@ func (o *opaqueVerifier) awaitLease(ctx context.Context, key [sha256.Size]byte, 
 		}
 		pause = min(2*pause, fleetPollMax)
 	}
+}
+
+// tryLease takes the lease of name unless this Verifier already holds
+// as many leases as it may make calls at once: a call it could not make
+// would be answered 503, so it lets another replica take the lease.
+func (o *opaqueVerifier) tryLease(ctx context.Context, name string) (bool, error) {
+	if o.fleet.holding.Add(1) > maxVerifyInFlight {
+		o.fleet.holding.Add(-1)
+		return false, nil
+	}
+	taken, err := o.fleet.leaser.Lease(ctx, name, fleetLeaseWait)
+	if !taken || err != nil {
+		o.fleet.holding.Add(-1)
+		return false, err
+	}
+	return true, nil
 }
 
 // sharedAnswer returns the verdict about the token of key that the caches

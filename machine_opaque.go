@@ -101,7 +101,7 @@ type opaqueVerifier struct {
 	bucket  *budget.Bucket
 	slots   chan struct{}
 	breaker *breaker
-	fleet   fleet // machine_fleet.go
+	fleet   *fleet // machine_fleet.go
 
 	blockedUntil atomic.Int64 // Unix ns: no call before (after a 429)
 	keyRefused   atomic.Bool  // the last answer refused our key
