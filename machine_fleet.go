@@ -82,7 +82,7 @@ type fleet struct {
 	leaser    MachineTokenLeaser // nil when the shared cache has no leases
 	stopWatch func()
 	forgotten *lru.Cache[[sha256.Size]byte, time.Time] // key -> when forgotten
-	holding   atomic.Int32                              // leases held
+	holding   atomic.Int32                             // leases held
 }
 
 func newFleet(shared MachineTokenCache, forget func(string)) *fleet {
