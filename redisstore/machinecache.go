@@ -413,7 +413,7 @@ func (c *MachineCache) run(ctx context.Context, ps *redis.PubSub) {
 			if ctx.Err() != nil {
 				return
 			}
-			c.setErr(err)
+			c.setErr(fmt.Errorf("%w: machine cache deletions: %w", ErrUnavailable, err))
 			backoff = c.opts.RetryInterval
 		}
 		if !sleep(ctx, backoff) {
