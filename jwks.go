@@ -79,6 +79,7 @@ type remoteKeys struct {
 	quietUntil atomic.Int64
 
 	mu            sync.Mutex
+	closed        bool // set by close: no fetch starts after it
 	call          *fetchCall
 	lastUnknown   time.Time // start of the last fetch caused by an unknown kid
 	nextAttempt   time.Time // earliest fetch after failures
@@ -218,8 +219,15 @@ func (r *remoteKeys) refresh(ctx context.Context) error {
 	return r.wait(ctx, c)
 }
 
+// startFetchLocked starts a shared fetch, or returns one already failed
+// when the cache is closed: wg.Add must never race with close's Wait.
 func (r *remoteKeys) startFetchLocked() *fetchCall {
 	c := &fetchCall{done: make(chan struct{})}
+	if r.closed {
+		c.err = verr(ReasonJWKRemoteFailedToLoad, "verifier closed")
+		close(c.done)
+		return c
+	}
 	r.call = c
 	r.quietUntil.Store(r.now().Add(jwksFetchTimeout).UnixNano())
 	r.wg.Add(1)
@@ -415,7 +423,12 @@ func (r *remoteKeys) status() KeyStatus {
 	return st
 }
 
+// close stops the fetch in flight and waits for it. No fetch starts after
+// it: the flag is set under mu, where every fetch starts.
 func (r *remoteKeys) close() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
 	r.cancel()
 	r.wg.Wait()
 }

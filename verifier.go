@@ -183,8 +183,11 @@ func (v *Verifier) Status() KeyStatus {
 	return st
 }
 
-// Close stops in-flight key fetches and waits for them. The Verifier keeps
-// verifying with the keys it holds.
+// Close stops in-flight key fetches and waits for them; no fetch starts
+// after it, even one racing with it. The Verifier keeps verifying with the
+// keys it holds, which are no longer refreshed: a token needing a fetch is
+// then answered with an error matching ErrKeysUnavailable. Close may be
+// called more than once.
 func (v *Verifier) Close() error {
 	if v.remote != nil {
 		v.remote.close()
