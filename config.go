@@ -45,8 +45,10 @@ const (
 	DefaultMaxRetries = 3
 	// MaxTokenSize is the largest token accepted, in bytes.
 	MaxTokenSize = 16 << 10
-	// DefaultMaxTokenLifetime is how long a revocation is remembered: the
-	// longest session token lifetime expected (Clerk's default is 60 s).
+	// DefaultMaxTokenLifetime is the longest token lifetime (exp - iat)
+	// accepted, and so how long a revocation is remembered. Clerk's session
+	// tokens live 60 s; tokens from CreateToken or JWT templates may be
+	// given longer lives.
 	DefaultMaxTokenLifetime = time.Hour
 )
 
@@ -137,9 +139,14 @@ type Config struct {
 	// DefaultTokenCacheSize; a negative value disables the cache.
 	TokenCacheSize int
 
-	// MaxTokenLifetime is the longest session token lifetime configured on
-	// the instance. A revocation recorded by [Verifier.MarkRevoked] is kept
-	// this long plus the leeway. Default DefaultMaxTokenLifetime.
+	// MaxTokenLifetime is the longest token lifetime accepted: a token
+	// whose exp - iat exceeds it is refused with reason
+	// token-lifetime-exceeded, and a token without iat is refused too. A
+	// revocation recorded by [Verifier.MarkRevoked] is kept this long plus
+	// twice the leeway, so it outlives every token of the session. Set it
+	// to the longest lifetime the instance issues (session tokens, JWT
+	// templates, CreateToken's ExpiresInSeconds). Default
+	// DefaultMaxTokenLifetime.
 	MaxTokenLifetime time.Duration
 
 	// Revocations records revoked sessions; tokens of a revoked session are
@@ -215,6 +222,9 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Leeway = DefaultLeeway
 	case cfg.Leeway == NoLeeway:
 		cfg.Leeway = 0
+	}
+	if cfg.MaxTokenLifetime < 0 {
+		return cfg, fmt.Errorf("%w: negative MaxTokenLifetime %v", ErrInvalidConfig, cfg.MaxTokenLifetime)
 	}
 	if err := cfg.checkHeaderValues(); err != nil {
 		return cfg, err

@@ -79,6 +79,10 @@ const (
 	ReasonSessionPending       Reason = "session-pending"
 	ReasonSessionRevoked       Reason = "session-revoked"
 	ReasonTokenMissing         Reason = "session-token-missing"
+	// ReasonTokenLifetimeExceeded marks a token whose exp - iat exceeds
+	// Config.MaxTokenLifetime: a revocation would be forgotten before it
+	// expires.
+	ReasonTokenLifetimeExceeded Reason = "token-lifetime-exceeded"
 	// ReasonRevocationUnavailable means the RevocationStore could not say
 	// whether the session is revoked; the token is refused (fail closed)
 	// in the keys-unavailable class, answered 503.

@@ -154,11 +154,22 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 // RevocationStore, so its tokens are rejected at once by this Verifier (and
 // by every replica sharing the store). It does not call Clerk: see
 // [SessionsClient.Revoke] and the middleware's Revoke for both.
+//
+// The record is kept for Config.MaxTokenLifetime plus twice the leeway:
+// the Verifier refuses tokens living longer than MaxTokenLifetime (exp -
+// iat), a token of the session was issued before now (its iat at most one
+// leeway ahead of this clock) and is accepted up to one leeway past its
+// exp, so no token of the session outlives the record.
 func (v *Verifier) MarkRevoked(ctx context.Context, sessionID string) error {
 	if sessionID == "" {
 		return fmt.Errorf("%w: empty session ID", ErrInvalidConfig)
 	}
-	return v.revocations.Revoke(ctx, sessionID, v.now().Add(v.maxLifetime+v.leeway))
+	return v.revocations.Revoke(ctx, sessionID, v.revokedUntil())
+}
+
+// revokedUntil is how long a revocation recorded now must be kept.
+func (v *Verifier) revokedUntil() time.Time {
+	return v.now().Add(v.maxLifetime + 2*v.leeway)
 }
 
 // Warm fetches the signing keys now, so the first request does not wait
