@@ -117,18 +117,36 @@ func newRemoteKeys(cfg *Config, url, bearer string) *remoteKeys {
 // never blocks; when the snapshot is past its TTL it starts a background
 // refresh. A snapshot past the maximum staleness serves nothing.
 func (r *remoteKeys) lookup(kid string) *verifyKey {
+	s := r.usable(r.now())
+	if s == nil {
+		return nil
+	}
+	return s.keys[kid]
+}
+
+// current reports whether k is in the current snapshot and that snapshot
+// may still serve: a token verified with k may be answered from the cache.
+// Like lookup, it starts a background refresh past the TTL.
+func (r *remoteKeys) current(k *verifyKey, now time.Time) bool {
+	s := r.usable(now)
+	return s != nil && k != nil && s.keys[k.kid] == k
+}
+
+// usable returns the snapshot if it may serve at now, starting a
+// background refresh when it is past its TTL; nil past the maximum
+// staleness or before the first fetch.
+func (r *remoteKeys) usable(now time.Time) *keySnapshot {
 	s := r.snap.Load()
 	if s == nil {
 		return nil
 	}
-	now := r.now()
 	if now.After(s.freshUntil) {
 		if now.Sub(s.freshUntil) > r.maxStale {
 			return nil
 		}
 		r.refreshInBackground()
 	}
-	return s.keys[kid]
+	return s
 }
 
 // servable reports whether the current snapshot may still verify tokens.
@@ -378,10 +396,24 @@ func (r *remoteKeys) snapshotOf(body []byte) (*keySnapshot, error) {
 		r.logger.Info("clerkauth: skipped unusable JWKS keys", "url", r.url, "skipped", len(skipped))
 	}
 	s := &keySnapshot{keys: make(map[string]*verifyKey, len(keys)), fetchedAt: r.now()}
+	old := r.snap.Load()
 	for _, k := range keys {
-		s.keys[k.KID] = &verifyKey{kid: k.KID, alg: k.Alg, pub: k.Key}
+		s.keys[k.KID] = sameKeyOr(old, &verifyKey{kid: k.KID, alg: k.Alg, pub: k.Key})
 	}
 	return s, nil
+}
+
+// sameKeyOr returns old's key for k's kid when it is the same key (same
+// alg and public key), else k. Keeping a key's identity across fetches
+// keeps the tokens it verified answered from the token cache.
+func sameKeyOr(old *keySnapshot, k *verifyKey) *verifyKey {
+	if old == nil {
+		return k
+	}
+	if prev, ok := old.keys[k.kid]; ok && prev.alg == k.alg && prev.pub.Equal(k.pub) {
+		return prev
+	}
+	return k
 }
 
 // freshness is the TTL for a response: its Cache-Control max-age clamped to

@@ -119,7 +119,9 @@ func (v *Verifier) setKeySources(cfg *Config) error {
 // Verify checks a session token and returns its claims. It runs cheap
 // structural checks first, then the signature with the key named by the
 // token's kid, then the claims; a token seen before is answered from the
-// verified-token cache after re-checking its expiry and revocation.
+// verified-token cache after re-checking its expiry, its revocation and its
+// key: a cached token whose key left the key set, or whose key set is past
+// JWKSMaxStaleness, is verified again in full.
 //
 // It makes a network request only to fetch signing keys, and never for a
 // token whose unverified claims would be rejected anyway. Errors match
@@ -130,14 +132,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, verr(ReasonTokenMissing, "no session token")
 	}
 	now := v.now()
-	if c, ok := v.cached(token); ok { // tokencache.go
-		return v.recheck(ctx, c, now)
+	if e, ok := v.cached(token); ok && v.keyCurrent(e, now) { // tokencache.go
+		return v.recheck(ctx, e.claims, now)
 	}
 	t, err := v.parse(token) // parse.go: size, shape, header, claim syntax
 	if err != nil {
 		return nil, err
 	}
-	if err := v.checkSignature(ctx, t, now); err != nil { // signature.go, keys from jwks.go
+	key, err := v.checkSignature(ctx, t, now) // signature.go, keys from jwks.go
+	if err != nil {
 		return nil, err
 	}
 	if err := v.checkClaims(t.claims, now); err != nil { // claimchecks.go
@@ -146,7 +149,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err := v.checkRevoked(ctx, t.claims); err != nil { // revocation.go
 		return nil, err
 	}
-	v.remember(token, t.claims) // tokencache.go
+	v.remember(token, t.claims, key) // tokencache.go
 	return t.claims, nil
 }
 
