@@ -33,7 +33,7 @@ const (
 	// background refresh.
 	DefaultJWKSCacheTTL = 5 * time.Minute
 	// DefaultJWKSRefreshCooldown is the minimum interval between two fetches
-	// caused by unknown key IDs.
+	// caused by unknown key IDs (see Config.JWKSRefreshCooldown).
 	DefaultJWKSRefreshCooldown = 30 * time.Second
 	// DefaultJWKSMaxStaleness is how long the last good keys keep serving
 	// while the key server fails.
@@ -126,8 +126,27 @@ type Config struct {
 	JWKSCacheTTL time.Duration
 
 	// JWKSRefreshCooldown is the minimum interval between fetches caused by
-	// an unknown key ID; during it other unknown IDs fail fast. Default
-	// DefaultJWKSRefreshCooldown.
+	// an unknown key ID. Default DefaultJWKSRefreshCooldown.
+	//
+	// This is the one rule for a token whose kid the held keys lack (and
+	// whose unverified claims pass every other check):
+	//   - If the held key set was fetched at least one Leeway after the
+	//     token's iat, the kid is not the instance's: the token is refused
+	//     with jwk-kid-mismatch (401), with no fetch and no online fallback.
+	//   - Otherwise the kid may belong to a key rotated in since the fetch:
+	//     one shared fetch decides, then jwk-kid-mismatch if the kid is
+	//     still absent. Such fetches happen at most once per cooldown;
+	//     during the cooldown the token is undecided, answered with
+	//     jwk-refresh-cooling-down (ErrKeysUnavailable, 503 with Retry-After
+	//     set to the rest of the cooldown), never 401: a forged kid cannot
+	//     make a genuinely new kid fail.
+	//   - With no usable key set (first fetch, or failures past
+	//     JWKSMaxStaleness) the token waits for a fetch, limited by the
+	//     backoff after failures (1 s doubling up to the cooldown).
+	//
+	// So forged tokens cost at most one key fetch per cooldown, whatever
+	// their number, kids or iat. Only a failing key source, never an
+	// unknown kid, lets MiddlewareOptions.OnlineFallback ask Clerk.
 	JWKSRefreshCooldown time.Duration
 
 	// JWKSMaxStaleness is how long the last good keys keep verifying tokens

@@ -83,6 +83,11 @@ const (
 	// Config.MaxTokenLifetime: a revocation would be forgotten before it
 	// expires.
 	ReasonTokenLifetimeExceeded Reason = "token-lifetime-exceeded"
+	// ReasonJWKRefreshCoolingDown means the token's kid is unknown to a key
+	// set fetched before the token was issued, and the next fetch is not
+	// allowed yet (Config.JWKSRefreshCooldown): undecided, in the
+	// keys-unavailable class, answered 503 with Retry-After.
+	ReasonJWKRefreshCoolingDown Reason = "jwk-refresh-cooling-down"
 	// ReasonRevocationUnavailable means the RevocationStore could not say
 	// whether the session is revoked; the token is refused (fail closed)
 	// in the keys-unavailable class, answered 503.
@@ -94,7 +99,7 @@ const (
 func (r Reason) keysUnavailable() bool {
 	switch r {
 	case ReasonJWKRemoteFailedToLoad, ReasonJWKFailedToResolve, ReasonSecretKeyInvalid,
-		ReasonRevocationUnavailable:
+		ReasonRevocationUnavailable, ReasonJWKRefreshCoolingDown:
 		return true
 	}
 	return false
@@ -114,6 +119,8 @@ type VerificationError struct {
 	Message string
 	// Err is the underlying cause, if any.
 	Err error
+
+	retryAfter time.Duration // when an undecided answer may change; 0: unknown
 }
 
 // Error returns "clerkauth: <reason>: <message>[: <cause>]".

@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
 	"github.com/clerkauth/clerkauth/internal/httpx"
 	"github.com/clerkauth/clerkauth/internal/jose"
 )
@@ -25,7 +23,6 @@ const (
 	jwksFetchTimeout = 10 * time.Second
 	minMaxAge        = time.Minute
 	maxMaxAge        = time.Hour
-	negativeKIDs     = 1024
 	firstFailBackoff = time.Second
 )
 
@@ -63,6 +60,7 @@ type remoteKeys struct {
 	ttl        time.Duration
 	cooldown   time.Duration
 	maxStale   time.Duration
+	leeway     time.Duration // clock skew tolerated on the tokens' iat
 	maxRetries int
 	now        func() time.Time
 	sleep      func(context.Context, time.Duration) error
@@ -72,8 +70,7 @@ type remoteKeys struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
-	snap    atomic.Pointer[keySnapshot]
-	unknown *lru.Cache[string, time.Time] // kid → when it was found missing
+	snap atomic.Pointer[keySnapshot]
 	// quietUntil (Unix ns) lets the hot path skip the lock while a refresh
 	// runs or after one failed: no request contends for mu during an outage.
 	quietUntil atomic.Int64
@@ -81,7 +78,7 @@ type remoteKeys struct {
 	mu            sync.Mutex
 	closed        bool // set by close: no fetch starts after it
 	call          *fetchCall
-	lastUnknown   time.Time // start of the last fetch caused by an unknown kid
+	lastUnknown   time.Time // start of the last fetch caused by an unknown kid (JWKSRefreshCooldown)
 	nextAttempt   time.Time // earliest fetch after failures
 	failures      int
 	lastFetch     time.Time
@@ -92,7 +89,6 @@ type remoteKeys struct {
 }
 
 func newRemoteKeys(cfg *Config, url, bearer string) *remoteKeys {
-	unknown, _ := lru.New[string, time.Time](negativeKIDs)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &remoteKeys{
 		url:        url,
@@ -103,13 +99,13 @@ func newRemoteKeys(cfg *Config, url, bearer string) *remoteKeys {
 		ttl:        cfg.JWKSCacheTTL,
 		cooldown:   cfg.JWKSRefreshCooldown,
 		maxStale:   cfg.JWKSMaxStaleness,
+		leeway:     cfg.Leeway,
 		maxRetries: httpx.Retries(cfg.MaxRetries, DefaultMaxRetries),
 		now:        cfg.Now,
 		sleep:      httpx.Sleep,
 		logger:     cfg.Logger,
 		baseCtx:    ctx,
 		cancel:     cancel,
-		unknown:    unknown,
 	}
 }
 
@@ -166,11 +162,21 @@ func (r *remoteKeys) refreshInBackground() {
 	}
 }
 
-// resolve finds the key for a kid that lookup did not have: it waits for a
-// shared fetch (bounded by ctx), unless the rate limits say the answer is
-// already known.
-func (r *remoteKeys) resolve(ctx context.Context, kid string) (*verifyKey, error) {
-	call, err := r.fetchFor(kid)
+// resolve finds the key for a kid that lookup did not have, for a token
+// whose (unverified, but otherwise valid) claims say it was issued at
+// issued. The rule, documented at Config.JWKSRefreshCooldown:
+//
+//   - a key set fetched at least one leeway after the token was issued is
+//     authoritative: a kid absent from it was not the instance's, and the
+//     answer is jwk-kid-mismatch, with no fetch;
+//   - otherwise the kid may be a rotation newer than the set: one shared
+//     fetch decides, at most one per cooldown; during the cooldown the
+//     answer is undecided (jwk-refresh-cooling-down, 503 with Retry-After).
+//
+// So a forged kid, whatever its iat, can cost at most one fetch per
+// cooldown and never makes a genuine new kid answer 401.
+func (r *remoteKeys) resolve(ctx context.Context, kid string, issued time.Time) (*verifyKey, error) {
+	call, err := r.fetchFor(issued)
 	if err != nil {
 		return nil, err
 	}
@@ -180,34 +186,40 @@ func (r *remoteKeys) resolve(ctx context.Context, kid string) (*verifyKey, error
 	if k := r.lookup(kid); k != nil {
 		return k, nil
 	}
-	r.unknown.Add(kid, r.now())
 	return nil, errKidMismatch()
 }
 
-// fetchFor decides whether an unknown kid may cause a fetch, and returns
-// the fetch to wait for.
-func (r *remoteKeys) fetchFor(kid string) (*fetchCall, error) {
+// fetchFor decides whether a token issued at issued, whose kid the held
+// keys lack, may cause a fetch, and returns the fetch to wait for.
+func (r *remoteKeys) fetchFor(issued time.Time) (*fetchCall, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	now := r.now()
+	s := r.snap.Load()
+	servable := s != nil && now.Sub(s.freshUntil) <= r.maxStale
+	if servable && r.fetchedAfter(s, issued) {
+		return nil, errKidMismatch()
+	}
 	if r.call != nil {
 		return r.call, nil
 	}
-	now := r.now()
 	if now.Before(r.nextAttempt) {
 		return nil, r.unavailableLocked()
 	}
-	if r.servable() {
-		if r.knownMissing(kid, now) || now.Sub(r.lastUnknown) < r.cooldown {
-			return nil, errKidMismatch()
+	if servable {
+		if wait := r.lastUnknown.Add(r.cooldown).Sub(now); wait > 0 {
+			return nil, errCoolingDown(wait)
 		}
 		r.lastUnknown = now
 	}
 	return r.startFetchLocked(), nil
 }
 
-func (r *remoteKeys) knownMissing(kid string, now time.Time) bool {
-	at, ok := r.unknown.Peek(kid)
-	return ok && now.Sub(at) < r.ttl
+// fetchedAfter reports whether s was fetched after a token issued at
+// issued (by the issuer's clock, which may run one leeway ahead or
+// behind): a kid s lacks cannot be a key the instance signed it with.
+func (r *remoteKeys) fetchedAfter(s *keySnapshot, issued time.Time) bool {
+	return !issued.IsZero() && !s.fetchedAt.Before(issued.Add(r.leeway))
 }
 
 func (r *remoteKeys) unavailableLocked() error {
@@ -490,4 +502,12 @@ type KeyStatus struct {
 
 func errKidMismatch() error {
 	return verr(ReasonJWKKidMismatch, "no signing key matches the token's kid")
+}
+
+// errCoolingDown says a kid unknown to a key set older than the token
+// cannot be looked up before wait: undecided, not the token's fault.
+func errCoolingDown(wait time.Duration) error {
+	e := verr(ReasonJWKRefreshCoolingDown, "the token's kid may be newer than the signing keys held; they are refreshed at most once per cooldown")
+	e.retryAfter = wait
+	return e
 }

@@ -83,6 +83,9 @@ func unavailableResponse(err error) errorResponse {
 	r := errorResponse{status: http.StatusServiceUnavailable, code: "service_unavailable",
 		message: "Service unavailable", long: safeDetail(err, "authentication is temporarily unavailable"),
 		reason: ReasonOf(err), retryAfter: DefaultRetryAfter}
+	if ve := (*VerificationError)(nil); errors.As(err, &ve) && ve.retryAfter > 0 {
+		r.retryAfter = ve.retryAfter
+	}
 	var ue *middlewareError
 	if errors.As(err, &ue) && ue.class == ErrSessionsUnavailable {
 		r.reason = ReasonSessionsUnavailable

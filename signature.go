@@ -32,7 +32,7 @@ func (v *Verifier) checkSignature(ctx context.Context, t *parsedToken, now time.
 			return nil, err
 		}
 		var err error
-		if k, err = v.remote.resolve(ctx, t.kid); err != nil {
+		if k, err = v.remote.resolve(ctx, t.kid, t.claims.IssuedAt); err != nil {
 			return nil, err
 		}
 	}
