@@ -75,9 +75,11 @@ type MiddlewareOptions struct {
 	SessionsClient *SessionsClient
 
 	// OnlineFallback asks Clerk to verify a token when networkless
-	// verification cannot decide: the signing keys are unavailable, or the
-	// token's key ID is unknown even after a key refresh. Off by default.
-	// See [Middleware] for its guarantees. It needs a SessionsClient. The
+	// verification cannot decide because the key source fails (key server
+	// down or erroring, secret key refused). An unknown key ID never
+	// triggers it: see Config.JWKSRefreshCooldown. Off by default.
+	// See [Middleware] for its guarantees and its cost bound. It needs a
+	// SessionsClient. The
 	// verify endpoint was removed from Backend API versions after
 	// 2025-03-12, so the fallback's calls are pinned to that version
 	// whatever the client's Config.APIVersion; if Clerk answers 410 the
@@ -86,7 +88,8 @@ type MiddlewareOptions struct {
 
 	// FallbackFailureThreshold is the number of consecutive failed calls
 	// (network errors, 5xx, 429, 401, 403) after which the fallback's
-	// circuit opens. Default 5.
+	// circuit opens. Clerk's refusals of a token (400, 404, 422) neither
+	// count nor reset the count. Default 5.
 	FallbackFailureThreshold int
 
 	// FallbackCoolOff is how long the open circuit refuses calls before
@@ -95,12 +98,19 @@ type MiddlewareOptions struct {
 
 	// FallbackMaxConcurrent bounds the fallback calls in flight; tokens
 	// beyond it are answered as if there were no fallback. Default 16.
-	// Note that anyone can mint a token with plausible claims and an
-	// unknown key ID: while the fallback is on, each distinct such token
-	// costs one call to Clerk. This bound, the circuit breaker (Clerk's 429s
-	// count as failures) and Clerk's verdicts keep that from doing harm
-	// beyond spending the instance's Backend API rate limit.
 	FallbackMaxConcurrent int
+
+	// FallbackCallsPerSecond and FallbackBurst are the fallback's own rate
+	// budget, a token bucket of FallbackBurst calls refilled at
+	// FallbackCallsPerSecond: beyond it tokens are answered as if there
+	// were no fallback. It keeps the fallback's share of the instance's
+	// Backend API rate limit (100 requests per 10 s on development
+	// instances) small, so that Revoke, RequireActiveSession and the
+	// application's own calls are never starved. Defaults
+	// DefaultFallbackCallsPerSecond (0.5) and DefaultFallbackBurst (5): at
+	// most 10 calls in any 10 s, whatever the traffic.
+	FallbackCallsPerSecond float64
+	FallbackBurst          int
 
 	// ActiveSessionTTL is how long RequireActiveSession trusts an answer
 	// of the Sessions API about a session. Default 5 s; at most 1 minute.
@@ -125,6 +135,11 @@ const (
 	// DefaultFallbackMaxConcurrent is the default of
 	// MiddlewareOptions.FallbackMaxConcurrent.
 	DefaultFallbackMaxConcurrent = 16
+	// DefaultFallbackCallsPerSecond is the default of
+	// MiddlewareOptions.FallbackCallsPerSecond.
+	DefaultFallbackCallsPerSecond = 0.5
+	// DefaultFallbackBurst is the default of MiddlewareOptions.FallbackBurst.
+	DefaultFallbackBurst = 5
 	// DefaultActiveSessionTTL is the default of
 	// MiddlewareOptions.ActiveSessionTTL.
 	DefaultActiveSessionTTL = 5 * time.Second
@@ -144,13 +159,22 @@ const (
 //
 // With OnlineFallback, a token that networkless verification cannot judge
 // is sent to Clerk (POST /sessions/{sid}/verify) only after its unverified
-// claims have passed every check but the signature, and only when the
-// failure is the keys' (ErrKeysUnavailable) or an unknown key ID: never for
-// a token that is malformed, expired or badly signed under a known key.
-// Concurrent requests with the same token make one call; a confirmed token
-// is remembered until its exp; a circuit breaker stops calling an API that
+// claims have passed every check but the signature, and only when the key
+// source fails: never for an unknown key ID, nor for a token that is
+// malformed, expired or badly signed under a known key. Concurrent requests
+// with the same token make one call; Clerk's verdict, confirmation or
+// refusal, is remembered until the token's exp; calls are limited by the
+// fallback's own rate budget and stopped by a circuit breaker while the API
 // keeps failing; and when Clerk answers that the endpoint is gone (410) the
 // fallback turns itself off and logs it once.
+//
+// Cost bound: anyone can forge a token with plausible claims. While the
+// keys are available, N forged requests cost no Backend API call and at
+// most one key fetch per Config.JWKSRefreshCooldown, whatever N. While the
+// key source fails, they cost at most FallbackBurst +
+// FallbackCallsPerSecond·t verify calls over t seconds (with the defaults,
+// 10 per 10 s), and a token Clerk has answered costs nothing more until its
+// exp. RequireActiveSession adds none: it runs only for verified tokens.
 //
 // A Middleware is safe for concurrent use by multiple goroutines. Call
 // Close when done with it to stop its in-flight Sessions API calls.
@@ -238,7 +262,8 @@ func (o *MiddlewareOptions) check() error {
 		return fmt.Errorf("%w: OnlineFallback needs a SessionsClient", ErrInvalidConfig)
 	case o.ActiveSessionTTL < 0 || o.ActiveSessionTTL > maxActiveSessionTTL:
 		return fmt.Errorf("%w: ActiveSessionTTL must be within (0, %v]", ErrInvalidConfig, maxActiveSessionTTL)
-	case o.FallbackFailureThreshold < 0 || o.FallbackCoolOff < 0 || o.FallbackMaxConcurrent < 0:
+	case o.FallbackFailureThreshold < 0 || o.FallbackCoolOff < 0 || o.FallbackMaxConcurrent < 0 ||
+		o.FallbackBurst < 0 || !(o.FallbackCallsPerSecond >= 0):
 		return fmt.Errorf("%w: negative fallback setting", ErrInvalidConfig)
 	}
 	return nil
