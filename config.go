@@ -175,9 +175,25 @@ type Config struct {
 
 	// HTTPClient is used for every request to Clerk. Default a client with a
 	// 10 s timeout that never follows redirects (Clerk does not redirect, and
-	// the secret key must not follow one). Requests also honour the caller's
-	// context.
+	// the secret key must not follow one). A client given here is used
+	// through a shallow copy that never follows a redirect to another origin
+	// (scheme, host or port: so never from https to http), whatever its own
+	// CheckRedirect says; the client itself is not changed. Requests also
+	// honour the caller's context and RequestTimeout.
 	HTTPClient *http.Client
+
+	// RequestTimeout bounds each request to Clerk (each attempt, its body
+	// read included), whatever HTTPClient's own Timeout and the caller's
+	// context: a client without a timeout cannot hang a call forever.
+	// Default 10 s.
+	RequestTimeout time.Duration
+
+	// InsecureAllowHTTPWithLiveKeys allows plain-http (loopback) APIURL and
+	// JWKSURL with a live key (sk_live_…, pk_live_…). By default that is
+	// refused: http to a loopback host is for local test servers such as
+	// clerktest, which never need production keys, and a live secret sent
+	// in clear text may be read by anything on the host.
+	InsecureAllowHTTPWithLiveKeys bool
 
 	// MaxRetries is the number of retries after a failed request to Clerk
 	// (5xx, 429 and network errors; other 4xx are never retried). Zero
@@ -248,6 +264,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if err := cfg.checkHeaderValues(); err != nil {
 		return cfg, err
 	}
+	if err := cfg.checkTransport(); err != nil {
+		return cfg, err
+	}
 	var err error
 	if cfg.JWKSURL != "" {
 		if cfg.JWKSURL, err = httpx.ParseServiceURL("JWKSURL", cfg.JWKSURL); err != nil {
@@ -266,9 +285,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = httpx.DefaultClient()
-	}
+	cfg.HTTPClient = httpx.GuardedClient(cfg.HTTPClient)
+	cfg.RequestTimeout = orDefault(cfg.RequestTimeout, httpx.DefaultTimeout)
 	if cfg.Revocations == nil {
 		cfg.Revocations = NewMemoryRevocationStore(cfg.Now)
 	}
@@ -299,6 +317,25 @@ func (cfg *Config) checkHeaderValues() error {
 	}
 	if _, err := time.Parse(time.DateOnly, cfg.APIVersion); err != nil {
 		return fmt.Errorf("%w: APIVersion %q is not a YYYY-MM-DD date", ErrInvalidConfig, httpx.Excerpt([]byte(cfg.APIVersion), 32))
+	}
+	return nil
+}
+
+// checkTransport refuses a negative RequestTimeout, and a live key with a
+// plain-http APIURL or JWKSURL unless InsecureAllowHTTPWithLiveKeys says
+// so. NewVerifier and NewSessionsClient share it.
+func (cfg *Config) checkTransport() error {
+	if cfg.RequestTimeout < 0 {
+		return fmt.Errorf("%w: negative RequestTimeout %v", ErrInvalidConfig, cfg.RequestTimeout)
+	}
+	live := strings.HasPrefix(cfg.SecretKey, "sk_live_") || strings.HasPrefix(cfg.PublishableKey, "pk_live_")
+	if !live || cfg.InsecureAllowHTTPWithLiveKeys {
+		return nil
+	}
+	for field, u := range map[string]string{"APIURL": cfg.APIURL, "JWKSURL": cfg.JWKSURL} {
+		if len(u) >= 7 && strings.EqualFold(u[:7], "http://") {
+			return fmt.Errorf("%w: %s uses plain http with a live key (set InsecureAllowHTTPWithLiveKeys for a local proxy)", ErrInvalidConfig, field)
+		}
 	}
 	return nil
 }

@@ -61,6 +61,7 @@ type remoteKeys struct {
 	cooldown   time.Duration
 	maxStale   time.Duration
 	leeway     time.Duration // clock skew tolerated on the tokens' iat
+	timeout    time.Duration // per attempt
 	maxRetries int
 	now        func() time.Time
 	sleep      func(context.Context, time.Duration) error
@@ -100,6 +101,7 @@ func newRemoteKeys(cfg *Config, url, bearer string) *remoteKeys {
 		cooldown:   cfg.JWKSRefreshCooldown,
 		maxStale:   cfg.JWKSMaxStaleness,
 		leeway:     cfg.Leeway,
+		timeout:    cfg.RequestTimeout,
 		maxRetries: httpx.Retries(cfg.MaxRetries, DefaultMaxRetries),
 		now:        cfg.Now,
 		sleep:      httpx.Sleep,
@@ -331,14 +333,16 @@ func (r *remoteKeys) fetchWithRetry(ctx context.Context) (*keySnapshot, error) {
 
 // fetchOnce makes one request. It reports whether a failure may be retried.
 func (r *remoteKeys) fetchOnce(ctx context.Context) (*keySnapshot, bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
+	actx, cancel := httpx.WithDeadline(ctx, r.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, r.url, nil)
 	if err != nil {
 		return nil, false, verrWrap(ReasonJWKRemoteFailedToLoad, "bad JWKS URL", err)
 	}
 	r.setHeaders(req)
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return nil, ctx.Err() == nil, verrWrap(ReasonJWKRemoteFailedToLoad, "JWKS request failed", err)
+		return nil, ctx.Err() == nil, verrWrap(ReasonJWKRemoteFailedToLoad, "JWKS request failed", httpx.RedactError(err, r.bearer))
 	}
 	defer httpx.DrainAndClose(resp.Body)
 	return r.handleResponse(resp)
