@@ -117,9 +117,10 @@ func (a *demoApp) close() {
 
 // embedded is the embedded Clerk-compatible server, served on loopback.
 type embedded struct {
-	clerk *clerktest.Server
-	srv   *server
-	url   string
+	clerk         *clerktest.Server
+	srv           *server
+	url           string
+	tokenLifetime time.Duration
 }
 
 func startEmbedded(tokenLifetime time.Duration) (*embedded, error) {
@@ -128,13 +129,16 @@ func startEmbedded(tokenLifetime time.Duration) (*embedded, error) {
 		return nil, err
 	}
 	clerk := clerktest.NewUnstartedServer(clerktest.Config{TokenLifetime: tokenLifetime})
-	return &embedded{clerk: clerk, srv: startServer(l, clerk.DevHandler()), url: listenerURL(l)}, nil
+	return &embedded{clerk: clerk, srv: startServer(l, clerk.DevHandler()), url: listenerURL(l), tokenLifetime: tokenLifetime}, nil
 }
 
 // config returns the configuration that points clerkauth at the embedded
-// server.
+// server. It accepts the tokens the embedded
+// server mints, whose life --token-lifetime may set above the default
+// MaxTokenLifetime.
 func (em *embedded) config() clerkauth.Config {
-	return clerkauth.Config{SecretKey: em.clerk.SecretKey(), PublishableKey: em.clerk.PublishableKey(), APIURL: em.url + "/v1"}
+	return clerkauth.Config{SecretKey: em.clerk.SecretKey(), PublishableKey: em.clerk.PublishableKey(), APIURL: em.url + "/v1",
+		MaxTokenLifetime: max(em.tokenLifetime, clerkauth.DefaultMaxTokenLifetime)}
 }
 
 func (em *embedded) stop() {
