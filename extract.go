@@ -17,8 +17,11 @@ const (
 // Authorization header, or one with another scheme such as Basic (RFC 6750
 // §3.1: a request using an unsupported method "lacks any authentication
 // information"). The scheme is matched case-insensitively and surrounding
-// whitespace is ignored; a bare token without a scheme is accepted when it
-// has the three-part shape of a JWT, as Clerk's SDKs accept it.
+// whitespace is ignored. A value of one word (no space or tab) is the token
+// itself, as Clerk's SDKs take it: a bare JWT, or anything else, which then
+// fails verification; so an Authorization header that is present is never
+// silently replaced by the session cookie, except for another scheme with
+// its credentials ("Basic dXNlcjpwYXNz"), which Clerk ignores too.
 //
 // It returns an error matching [ErrInvalidRequest] for credentials that are
 // malformed rather than absent: several Authorization headers, an empty
@@ -55,10 +58,12 @@ func parseAuthorization(value string, checkChars bool) (string, error) {
 	switch {
 	case strings.EqualFold(scheme, "Bearer"):
 		return checkB64Token(strings.TrimSpace(rest), checkChars)
-	case !hasRest && strings.Count(value, ".") == 2:
-		return checkB64Token(value, checkChars) // a bare JWT, as Clerk's SDKs accept
+	case !hasRest:
+		// One word: the token itself, as Clerk's SDKs take it. It is judged
+		// on its own merits, never replaced by a cookie.
+		return checkB64Token(value, checkChars)
 	}
-	return "", nil // another scheme: no bearer credentials
+	return "", nil // another scheme with credentials: no bearer credentials
 }
 
 // checkB64Token validates the b64token syntax of RFC 6750 §2.1:

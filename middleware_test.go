@@ -344,7 +344,9 @@ func TestBearerTokenSyntax(t *testing.T) {
 		{[]string{"Bearer abc.def-_~+/=="}, "abc.def-_~+/==", false},
 		{[]string{"BEARER\tabc"}, "abc", false},
 		{[]string{"Digest x=y"}, "", false},
-		{[]string{"Basic"}, "", false},
+		{[]string{"Basic"}, "Basic", false}, // one word: the token itself, as for Clerk
+		{[]string{" opaque_token "}, "opaque_token", false},
+		{[]string{"tok@en"}, "", true},
 		{[]string{"Bearer"}, "", true},
 		{[]string{"Bearer ="}, "", true},
 		{[]string{"Bearer a=b"}, "", true},
