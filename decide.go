@@ -62,12 +62,42 @@ func (in *credentials) get(name string) string {
 	return in.source.header(name)
 }
 
-// passesPreflight reports whether the request is a CORS preflight (OPTIONS
-// with Access-Control-Request-Method) that passes untouched: browsers never
-// send credentials with them.
-func (m *Middleware) passesPreflight(in credentials) bool {
-	return !m.authPreflight && in.method == http.MethodOptions &&
-		in.get("Access-Control-Request-Method") != ""
+// preflightAction is what the middleware does with a request before
+// authenticating it.
+type preflightAction uint8
+
+const (
+	// preflightDecide: not a CORS preflight, or AuthenticatePreflight is
+	// set; the request is decided like any other.
+	preflightDecide preflightAction = iota
+	// preflightPass: a preflight that goes to the next handler signed out
+	// (optional mode, or InsecurePassPreflight).
+	preflightPass
+	// preflightAnswer: a preflight answered 204 No Content without calling
+	// the next handler (required mode, the default).
+	preflightAnswer
+)
+
+// isPreflight reports whether in is a CORS preflight: OPTIONS with
+// Access-Control-Request-Method.
+func (in *credentials) isPreflight() bool {
+	return in.method == http.MethodOptions && in.get("Access-Control-Request-Method") != ""
+}
+
+// preflight decides what becomes of a CORS preflight. Browsers never send
+// credentials with one, so authenticating it would fail it; passing it to
+// the next handler would run a protected handler with no session. In
+// required mode it is therefore answered here (204), leaving the CORS
+// headers to a CORS middleware placed in front; in optional mode it goes on
+// signed out, as any request without a token.
+func (m *Middleware) preflight(in credentials) preflightAction {
+	switch {
+	case m.authPreflight || !in.isPreflight():
+		return preflightDecide
+	case m.optional || m.passPreflight:
+		return preflightPass
+	}
+	return preflightAnswer
 }
 
 // decide extracts and verifies the token of in. The state it returns is

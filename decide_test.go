@@ -57,17 +57,32 @@ func TestDecideWithoutNetHTTP(t *testing.T) {
 	}
 }
 
-func TestPassesPreflight(t *testing.T) {
+func TestPreflightAction(t *testing.T) {
 	e := newMWEnv(t)
 	pre := credentials{method: http.MethodOptions, source: &mapSource{headers: map[string]string{"Access-Control-Request-Method": "POST"}}}
-	if !e.middleware(MiddlewareOptions{}).passesPreflight(pre) {
-		t.Error("a preflight does not pass by default")
+	plain := credentials{method: http.MethodOptions, source: &mapSource{}}
+	tests := []struct {
+		name string
+		opts MiddlewareOptions
+		in   credentials
+		want preflightAction
+	}{
+		{"required: answered", MiddlewareOptions{}, pre, preflightAnswer},
+		{"optional: passes signed out", MiddlewareOptions{Optional: true}, pre, preflightPass},
+		{"InsecurePassPreflight: passes", MiddlewareOptions{InsecurePassPreflight: true}, pre, preflightPass},
+		{"AuthenticatePreflight: decided", MiddlewareOptions{AuthenticatePreflight: true}, pre, preflightDecide},
+		{"AuthenticatePreflight, optional: decided", MiddlewareOptions{AuthenticatePreflight: true, Optional: true}, pre, preflightDecide},
+		{"plain OPTIONS: decided", MiddlewareOptions{}, plain, preflightDecide},
+		{"POST with the header: decided", MiddlewareOptions{},
+			credentials{method: http.MethodPost, source: pre.source}, preflightDecide},
+		{"no source: decided", MiddlewareOptions{}, credentials{method: http.MethodOptions}, preflightDecide},
 	}
-	if e.middleware(MiddlewareOptions{AuthenticatePreflight: true}).passesPreflight(pre) {
-		t.Error("a preflight passes with AuthenticatePreflight")
-	}
-	if e.middleware(MiddlewareOptions{}).passesPreflight(credentials{method: http.MethodOptions}) {
-		t.Error("a plain OPTIONS passes")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := e.middleware(tt.opts).preflight(tt.in); got != tt.want {
+				t.Errorf("preflight = %v; want %v", got, tt.want)
+			}
+		})
 	}
 }
 

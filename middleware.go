@@ -52,9 +52,21 @@ type MiddlewareOptions struct {
 	Skip func(*http.Request) bool
 
 	// AuthenticatePreflight authenticates CORS preflight requests (OPTIONS
-	// with Access-Control-Request-Method) too. By default they pass
-	// through untouched, since browsers never send credentials with them.
+	// with Access-Control-Request-Method) like any other request. Browsers
+	// never send credentials with a preflight, so in required mode a
+	// browser's preflight is then answered 401 and fails. By default a
+	// preflight is not authenticated: see [Middleware] for what becomes of
+	// it.
 	AuthenticatePreflight bool
+
+	// InsecurePassPreflight, in required mode, passes CORS preflight
+	// requests to the next handler, unauthenticated and signed out,
+	// instead of answering them 204 here. Only for a next handler that
+	// answers preflights itself (a CORS middleware placed after this one):
+	// any other handler would run without a session. Placing the CORS
+	// middleware in front is safer. It cannot be combined with
+	// AuthenticatePreflight.
+	InsecurePassPreflight bool
 
 	// ErrorHandler answers every failed request, for a custom response or
 	// logging; it receives the error, which matches one of the sentinels
@@ -142,6 +154,23 @@ const (
 // [BearerToken]) and, only when there is no bearer token, from the
 // __session_<suffix> or __session cookie; a TokenExtractor replaces both.
 //
+// A CORS preflight (OPTIONS with Access-Control-Request-Method) carries no
+// credentials and is never authenticated. In required mode it is answered
+// 204 No Content with no body and the next handler is not called, so a
+// handler behind the middleware never runs without a verified session. The
+// preflight's CORS headers are a CORS middleware's job: place it in front,
+// so that it answers preflights before they reach this one, as with
+// github.com/rs/cors:
+//
+//	http.Handle("/api/", cors.New(cors.Options{
+//		AllowedOrigins: []string{"https://app.example.com"},
+//		AllowedHeaders: []string{"Authorization"},
+//	}).Handler(m.Handler(api)))
+//
+// In optional mode a preflight goes to the next handler signed out.
+// MiddlewareOptions.InsecurePassPreflight and AuthenticatePreflight change
+// this.
+//
 // With OnlineFallback, a token that networkless verification cannot judge
 // is sent to Clerk (POST /sessions/{sid}/verify) only after its unverified
 // claims have passed every check but the signature, and only when the
@@ -163,6 +192,7 @@ type Middleware struct {
 	extractor     func(*http.Request) (string, error)
 	skip          func(*http.Request) bool
 	authPreflight bool
+	passPreflight bool
 	debug         bool
 	resp          *responder
 	sessions      *SessionsClient
@@ -199,8 +229,8 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	m := &Middleware{
 		v: v, optional: opts.Optional, invalidIsOut: opts.Optional && opts.TreatInvalidAsSignedOut,
 		cookies: !opts.DisableCookies, extractor: opts.TokenExtractor, skip: opts.Skip,
-		authPreflight: opts.AuthenticatePreflight, debug: opts.DebugHeaders,
-		sessions: opts.SessionsClient, now: opts.Now, logger: opts.Logger,
+		authPreflight: opts.AuthenticatePreflight, passPreflight: opts.InsecurePassPreflight,
+		debug: opts.DebugHeaders, sessions: opts.SessionsClient, now: opts.Now, logger: opts.Logger,
 		resp:    &responder{handler: opts.ErrorHandler},
 		flights: newFlightScope(),
 	}
@@ -234,6 +264,8 @@ func (o *MiddlewareOptions) check() error {
 	switch {
 	case o.Realm != "" && sanitizeQuoted(o.Realm) != o.Realm:
 		return fmt.Errorf("%w: Realm may hold only printable ASCII without '\"' or '\\'", ErrInvalidConfig)
+	case o.InsecurePassPreflight && o.AuthenticatePreflight:
+		return fmt.Errorf("%w: InsecurePassPreflight and AuthenticatePreflight contradict each other", ErrInvalidConfig)
 	case o.OnlineFallback && o.SessionsClient == nil:
 		return fmt.Errorf("%w: OnlineFallback needs a SessionsClient", ErrInvalidConfig)
 	case o.ActiveSessionTTL < 0 || o.ActiveSessionTTL > maxActiveSessionTTL:
@@ -279,7 +311,11 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			return
 		}
 		in := m.credentialsOf(r)
-		if m.passesPreflight(in) {
+		switch m.preflight(in) {
+		case preflightAnswer:
+			w.WriteHeader(http.StatusNoContent)
+			return
+		case preflightPass:
 			next.ServeHTTP(w, r)
 			return
 		}
