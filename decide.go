@@ -24,6 +24,9 @@ type credentials struct {
 	source requestSource
 	// method is the request method.
 	method string
+	// host is the request's Host (host[:port]), to which a cookie-carried
+	// request's Origin is compared.
+	host string
 	// custom, when set, is the MiddlewareOptions.TokenExtractor bound to the
 	// request: it replaces the Authorization header and the cookies.
 	custom func() (string, error)
@@ -105,16 +108,21 @@ func (m *Middleware) preflight(in credentials) preflightAction {
 // passesSignedOut(err), and is answered with err otherwise.
 func (m *Middleware) decide(ctx context.Context, in credentials) (authState, error) {
 	st := authState{resp: m.resp}
-	token, fromHeader, err := m.extract(in)
+	token, from, err := m.extract(in)
 	if err != nil {
 		return st, err
 	}
 	if token == "" {
 		return st, verr(ReasonTokenMissing, "no session token")
 	}
+	if from == fromCookie && m.csrfCheck {
+		if err := m.checkCrossOrigin(&in); err != nil {
+			return st, err
+		}
+	}
 	c, err := m.verify(ctx, token)
 	if err != nil {
-		if fromHeader && !isB64Token(token) {
+		if from == fromHeader && !isB64Token(token) {
 			return st, errNotB64Token() // malformed credentials: 400, not 401
 		}
 		return st, err
@@ -123,22 +131,37 @@ func (m *Middleware) decide(ctx context.Context, in credentials) (authState, err
 	return st, nil
 }
 
-// extract finds the token of in. fromHeader reports a token of the
-// Authorization header, whose b64token syntax is still to be checked if it
+// tokenCarrier says where a request's token was found.
+type tokenCarrier uint8
+
+const (
+	fromNothing   tokenCarrier = iota
+	fromHeader                 // the Authorization header
+	fromCookie                 // a session cookie
+	fromExtractor              // MiddlewareOptions.TokenExtractor
+)
+
+// extract finds the token of in and where it was. A token of the
+// Authorization header still has its b64token syntax to be checked if it
 // fails to verify: the per-byte check is skipped for tokens that verify.
-func (m *Middleware) extract(in credentials) (token string, fromHeader bool, err error) {
+func (m *Middleware) extract(in credentials) (token string, from tokenCarrier, err error) {
 	if in.custom != nil {
 		tok, err := in.custom()
 		if err != nil {
-			return "", false, invalidRequestWrap("token extractor failed", err)
+			return "", fromNothing, invalidRequestWrap("token extractor failed", err)
 		}
-		return tok, false, nil
+		return tok, fromExtractor, nil
 	}
 	tok, err := bearerFromValues(in.authorization, false)
-	if err != nil || tok != "" || !m.cookies || in.source == nil {
-		return tok, tok != "", err
+	switch {
+	case err != nil:
+		return "", fromNothing, err
+	case tok != "":
+		return tok, fromHeader, nil
+	case !m.cookies || in.source == nil:
+		return "", fromNothing, nil
 	}
-	return cookieToken(in.source.cookie, m.suffix), false, nil
+	return cookieToken(in.source.cookie, m.suffix), fromCookie, nil
 }
 
 // passesSignedOut reports whether a failed request goes on signed out.

@@ -96,6 +96,7 @@ func TestRenderErrorMatchesHandler(t *testing.T) {
 		verr(ReasonJWKRemoteFailedToLoad, "down"),
 		sessionsUnavailable("could not confirm", &APIError{StatusCode: 429, RetryAfter: 7e9}),
 		&ForbiddenError{Check: Check{Role: "admin"}},
+		&middlewareError{class: ErrCrossOriginRequest, msg: "cross-origin"},
 		&ForbiddenError{Check: Check{Reverification: ReverificationStrict.Reverification()}},
 		errors.New("boom"),
 	}

@@ -189,6 +189,14 @@ var (
 	// ErrKeysUnavailable it never means the token is bad: it is answered
 	// with 503 and Retry-After.
 	ErrSessionsUnavailable = errors.New("clerkauth: sessions API unavailable")
+
+	// ErrCrossOriginRequest is returned for an unsafe request (not GET,
+	// HEAD or OPTIONS) authenticated by a session cookie that the browser
+	// reports as cross-origin, by the rules of [http.CrossOriginProtection]:
+	// a cross-site request forgery unless its Origin is one of
+	// MiddlewareOptions.TrustedOrigins. It is answered with 403 and reason
+	// cross-origin-request, without a challenge.
+	ErrCrossOriginRequest = errors.New("clerkauth: cross-origin request with a session cookie")
 )
 
 // Sentinel errors of the Sessions API. An error returned by a
@@ -244,6 +252,9 @@ const (
 	ReasonReverificationRequired Reason = "reverification-error"
 	// ReasonSessionsUnavailable marks a Sessions API that cannot be asked (503).
 	ReasonSessionsUnavailable Reason = "sessions-api-unavailable"
+	// ReasonCrossOriginRequest marks a cross-origin unsafe request
+	// authenticated by a cookie (403, ErrCrossOriginRequest).
+	ReasonCrossOriginRequest Reason = "cross-origin-request"
 	// ReasonUnexpectedError marks an error of no known class (500), as in
 	// Clerk's SDKs.
 	ReasonUnexpectedError Reason = "unexpected-error"

@@ -43,9 +43,26 @@ type MiddlewareOptions struct {
 
 	// DisableCookies reads the token from the Authorization header only.
 	// Cookies are read by default, as Clerk's SDKs do, for same-origin
-	// browser apps; such apps should set Config.AuthorizedParties, which
-	// closes cross-site and subdomain cookie attacks.
+	// browser apps. A cookie-carried token is subject to a cross-origin
+	// check (see [Middleware]); an API called only with Authorization
+	// headers should set DisableCookies.
 	DisableCookies bool
+
+	// TrustedOrigins lists origins, as "scheme://host[:port]" (such as
+	// "https://admin.example.com"), whose cross-origin unsafe requests
+	// (POST, PUT, DELETE…) may be authenticated by a session cookie. By
+	// default none may: see [Middleware]. An origin with a path, query or
+	// fragment is rejected with ErrInvalidConfig, as by
+	// [http.CrossOriginProtection.AddTrustedOrigin]. Config.AuthorizedParties
+	// does not imply trust here.
+	TrustedOrigins []string
+
+	// InsecureSkipCSRFCheck turns off the cross-origin check of unsafe
+	// requests authenticated by a session cookie, leaving them open to
+	// cross-site request forgery. Only for apps that stop forged requests
+	// otherwise, for example with [http.CrossOriginProtection] in front of
+	// the middleware.
+	InsecureSkipCSRFCheck bool
 
 	// Skip, when it returns true, lets the request through untouched and
 	// signed out, for public paths such as health checks.
@@ -171,6 +188,22 @@ const (
 // MiddlewareOptions.InsecurePassPreflight and AuthenticatePreflight change
 // this.
 //
+// A token read from a session cookie is sent by the browser whichever site
+// made the request, and its azp claim names the origin it was minted for,
+// not the origin of the request: Config.AuthorizedParties does not stop
+// cross-site request forgery. So an unsafe request (any method but GET,
+// HEAD and OPTIONS) authenticated by a cookie is refused with 403
+// ([ErrCrossOriginRequest]) when the browser reports it as cross-origin, by
+// the rules of [http.CrossOriginProtection]: Sec-Fetch-Site other than
+// "same-origin" or "none", or, from browsers that do not send it, an Origin
+// whose host is not the request's Host. Requests without either header (not
+// from a browser) pass. MiddlewareOptions.TrustedOrigins allows given
+// origins; InsecureSkipCSRFCheck turns the check off. Tokens of the
+// Authorization header are not affected (a browser never attaches one by
+// itself), nor are those of a TokenExtractor, which must do its own check
+// if it reads cookies. Safe methods are not checked: handlers must not
+// change state on GET.
+//
 // With OnlineFallback, a token that networkless verification cannot judge
 // is sent to Clerk (POST /sessions/{sid}/verify) only after its unverified
 // claims have passed every check but the signature, and only when the
@@ -193,6 +226,8 @@ type Middleware struct {
 	skip          func(*http.Request) bool
 	authPreflight bool
 	passPreflight bool
+	csrfCheck     bool
+	trusted       trustedOrigins
 	debug         bool
 	resp          *responder
 	sessions      *SessionsClient
@@ -226,10 +261,15 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
+	trusted, err := newTrustedOrigins(opts.TrustedOrigins)
+	if err != nil {
+		return nil, err
+	}
 	m := &Middleware{
 		v: v, optional: opts.Optional, invalidIsOut: opts.Optional && opts.TreatInvalidAsSignedOut,
 		cookies: !opts.DisableCookies, extractor: opts.TokenExtractor, skip: opts.Skip,
 		authPreflight: opts.AuthenticatePreflight, passPreflight: opts.InsecurePassPreflight,
+		csrfCheck: !opts.InsecureSkipCSRFCheck, trusted: trusted,
 		debug: opts.DebugHeaders, sessions: opts.SessionsClient, now: opts.Now, logger: opts.Logger,
 		resp:    &responder{handler: opts.ErrorHandler},
 		flights: newFlightScope(),
@@ -337,6 +377,7 @@ func (m *Middleware) credentialsOf(r *http.Request) credentials {
 		authorization: r.Header.Values("Authorization"),
 		source:        (*httpRequest)(r),
 		method:        r.Method,
+		host:          r.Host,
 	}
 	if m.extractor != nil {
 		in.custom = func() (string, error) { return m.extractor(r) }
