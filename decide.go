@@ -112,13 +112,11 @@ func (m *Middleware) decide(ctx context.Context, in credentials) (authState, err
 	if err != nil {
 		return st, err
 	}
+	if from == fromCookie {
+		return m.decideCookie(ctx, in, st)
+	}
 	if token == "" {
 		return st, verr(ReasonTokenMissing, "no session token")
-	}
-	if from == fromCookie && m.csrfCheck {
-		if err := m.checkCrossOrigin(&in); err != nil {
-			return st, err
-		}
 	}
 	c, err := m.verify(ctx, token)
 	if err != nil {
@@ -131,19 +129,44 @@ func (m *Middleware) decide(ctx context.Context, in credentials) (authState, err
 	return st, nil
 }
 
+// decideCookie decides a request whose token, if any, is in the session
+// cookies: Clerk's __client_uat rules, then the cross-origin check, then
+// verification.
+func (m *Middleware) decideCookie(ctx context.Context, in credentials, st authState) (authState, error) {
+	cs := readCookieSession(in.source.cookie, m.suffix)
+	if err := cs.checkBeforeVerify(); err != nil {
+		return st, err
+	}
+	if m.csrfCheck {
+		if err := m.checkCrossOrigin(&in); err != nil {
+			return st, err
+		}
+	}
+	c, err := m.verify(ctx, cs.token)
+	if err == nil {
+		err = cs.checkAfterVerify(c)
+	}
+	if err != nil {
+		return st, err
+	}
+	st.claims, st.token = c, cs.token
+	return st, nil
+}
+
 // tokenCarrier says where a request's token was found.
 type tokenCarrier uint8
 
 const (
 	fromNothing   tokenCarrier = iota
 	fromHeader                 // the Authorization header
-	fromCookie                 // a session cookie
+	fromCookie                 // the session cookies, read by decideCookie
 	fromExtractor              // MiddlewareOptions.TokenExtractor
 )
 
 // extract finds the token of in and where it was. A token of the
 // Authorization header still has its b64token syntax to be checked if it
 // fails to verify: the per-byte check is skipped for tokens that verify.
+// For fromCookie it returns no token: the cookies are read by decideCookie.
 func (m *Middleware) extract(in credentials) (token string, from tokenCarrier, err error) {
 	if in.custom != nil {
 		tok, err := in.custom()
@@ -161,7 +184,7 @@ func (m *Middleware) extract(in credentials) (token string, from tokenCarrier, e
 	case !m.cookies || in.source == nil:
 		return "", fromNothing, nil
 	}
-	return cookieToken(in.source.cookie, m.suffix), fromCookie, nil
+	return "", fromCookie, nil
 }
 
 // passesSignedOut reports whether a failed request goes on signed out.

@@ -29,7 +29,9 @@ func TestDecideWithoutNetHTTP(t *testing.T) {
 		reason Reason
 	}{
 		{"bearer", credentials{authorization: []string{"Bearer " + tok}, method: "GET"}, nil, ""},
-		{"cookie", credentials{source: &mapSource{cookies: map[string]string{"__session": tok}}}, nil, ""},
+		{"cookie", credentials{source: &mapSource{cookies: map[string]string{"__session": tok, "__client_uat": "1"}}}, nil, ""},
+		{"cookie of a signed-out client", credentials{source: &mapSource{cookies: map[string]string{"__session": tok, "__client_uat": "0"}}},
+			ErrInvalidToken, ReasonSessionTokenWithoutClientUAT},
 		{"header wins over cookie", credentials{authorization: []string{"Bearer x.y.z"},
 			source: &mapSource{cookies: map[string]string{"__session": tok}}}, ErrInvalidToken, ""},
 		{"two Authorization headers", credentials{authorization: []string{"Bearer " + tok, "Bearer " + tok}}, ErrInvalidRequest, ""},

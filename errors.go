@@ -68,6 +68,24 @@ const (
 	ReasonJWKRemoteFailedToLoad         Reason = "jwk-remote-failed-to-load"
 	ReasonJWKFailedToResolve            Reason = "jwk-failed-to-resolve"
 	ReasonSecretKeyInvalid              Reason = "secret-key-invalid"
+
+	// The __client_uat rules of a cookie-carried session token
+	// (Clerk's AuthErrorReason). The first two match ErrNoToken, the
+	// others ErrInvalidToken.
+
+	// ReasonSessionTokenAndUATMissing: no session cookie and a signed-out
+	// __client_uat ("0" or unparsable).
+	ReasonSessionTokenAndUATMissing Reason = "session-token-and-uat-missing"
+	// ReasonClientUATWithoutSessionToken: __client_uat says signed in, but
+	// there is no session cookie.
+	ReasonClientUATWithoutSessionToken Reason = "client-uat-but-no-session-token"
+	// ReasonSessionTokenWithoutClientUAT: a session cookie while
+	// __client_uat is missing, "0" or unparsable: the client signed out.
+	ReasonSessionTokenWithoutClientUAT Reason = "session-token-but-no-client-uat"
+	// ReasonSessionTokenIATBeforeClientUAT: the cookie's token was issued
+	// before the client's last sign-in or sign-out (its iat is older than
+	// __client_uat).
+	ReasonSessionTokenIATBeforeClientUAT Reason = "session-token-iat-before-client-uat"
 )
 
 // Reasons clerkauth adds where Clerk has none.
@@ -91,6 +109,15 @@ func (r Reason) keysUnavailable() bool {
 	switch r {
 	case ReasonJWKRemoteFailedToLoad, ReasonJWKFailedToResolve, ReasonSecretKeyInvalid,
 		ReasonRevocationUnavailable:
+		return true
+	}
+	return false
+}
+
+// noToken reports whether r says the request carries no session token.
+func (r Reason) noToken() bool {
+	switch r {
+	case ReasonTokenMissing, ReasonSessionTokenAndUATMissing, ReasonClientUATWithoutSessionToken:
 		return true
 	}
 	return false
@@ -137,9 +164,9 @@ func (e *VerificationError) Is(target error) bool {
 	case ErrKeysUnavailable:
 		return e.Reason.keysUnavailable()
 	case ErrNoToken:
-		return e.Reason == ReasonTokenMissing
+		return e.Reason.noToken()
 	case ErrInvalidToken:
-		return !e.Reason.keysUnavailable() && e.Reason != ReasonTokenMissing
+		return !e.Reason.keysUnavailable() && !e.Reason.noToken()
 	case ErrTokenExpired:
 		return e.Reason == ReasonTokenExpired
 	case ErrSessionRevoked:

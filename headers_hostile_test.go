@@ -35,7 +35,7 @@ const (
 type headerCase struct {
 	name      string
 	auth      func(tok, expired string) []string
-	cookie    bool // send the valid token in a __session cookie too
+	cookie    bool // send the valid token in a __session cookie too (signed-in __client_uat)
 	status    int
 	challenge string // the challenge, up to its error_description
 	reason    clerkauth.Reason
@@ -121,6 +121,7 @@ func TestHostileAuthorizationHeaders(t *testing.T) {
 			}
 			if tc.cookie {
 				r.AddCookie(&http.Cookie{Name: "__session", Value: tok})
+				r.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"})
 			}
 			a := e.serve(t, r)
 			checkAnswer(t, tc, a, e.sid, tok, expired)

@@ -171,6 +171,20 @@ const (
 // [BearerToken]) and, only when there is no bearer token, from the
 // __session_<suffix> or __session cookie; a TokenExtractor replaces both.
 //
+// A cookie-carried token obeys Clerk's __client_uat rules, as Clerk's
+// authenticateRequest applies them (header tokens do not): the Frontend API
+// sets __client_uat (suffixed like the session cookie, and read from the
+// same family) to the time of the client's last sign-in or sign-out, "0"
+// when signed out. A session cookie is refused (401) when __client_uat is
+// missing, "0" or not a positive integer (reason
+// session-token-but-no-client-uat), or newer than the token's iat
+// (session-token-iat-before-client-uat): so a sign-out in one tab or app of
+// the instance ends the session's cookies everywhere at once, without
+// waiting for the token to expire. Clerk's handshake outcomes are answered
+// 401 with Clerk's reason, since the middleware never redirects. In
+// optional mode these refusals pass signed out with TreatInvalidAsSignedOut,
+// as Clerk's SDKs do.
+//
 // A CORS preflight (OPTIONS with Access-Control-Request-Method) carries no
 // credentials and is never authenticated. In required mode it is answered
 // 204 No Content with no body and the next handler is not called, so a

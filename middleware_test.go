@@ -72,18 +72,28 @@ func TestMiddlewareRequiredMode(t *testing.T) {
 		{"session cookie", func() *http.Request {
 			r := httptest.NewRequest("GET", "/", nil)
 			r.AddCookie(&http.Cookie{Name: "__session", Value: good})
+			r.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"})
 			return r
 		}, 200, "user_1", "", ""},
+		{"session cookie of a signed-out client", func() *http.Request {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.AddCookie(&http.Cookie{Name: "__session", Value: good})
+			return r
+		}, 401, "", `Bearer realm="api", error="invalid_token", error_description="session cookie without a signed-in __client_uat"`,
+			"session-token-but-no-client-uat"},
 		{"basic credentials fall back to the cookie", func() *http.Request {
 			r := httptest.NewRequest("GET", "/", nil)
 			r.SetBasicAuth("u", "p")
 			r.AddCookie(&http.Cookie{Name: "__session", Value: good})
+			r.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"})
 			return r
 		}, 200, "user_1", "", ""},
 		{"suffixed cookie preferred", func() *http.Request {
 			r := httptest.NewRequest("GET", "/", nil)
 			r.AddCookie(&http.Cookie{Name: "__session", Value: "stale.from.elsewhere"})
+			r.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"})
 			r.AddCookie(&http.Cookie{Name: suffixed, Value: good})
+			r.AddCookie(&http.Cookie{Name: "__client_uat_" + CookieSuffix(testPK), Value: "1"})
 			return r
 		}, 200, "user_1", "", ""},
 		{"header wins over cookie", func() *http.Request {

@@ -65,7 +65,7 @@ func describe(err error) errorResponse {
 			message: "Invalid request", long: safeDetail(err, "malformed credentials"), reason: ReasonInvalidRequest}
 	case errors.Is(err, ErrNoToken):
 		return errorResponse{status: http.StatusUnauthorized, code: "authentication_invalid",
-			message: "Unauthenticated", long: "no session token", reason: ReasonTokenMissing}
+			message: "Unauthenticated", long: safeDetail(err, "no session token"), reason: noTokenReason(err)}
 	case errors.Is(err, ErrKeysUnavailable), errors.Is(err, ErrSessionsUnavailable):
 		return unavailableResponse(err)
 	case errors.Is(err, ErrCrossOriginRequest):
@@ -80,6 +80,15 @@ func describe(err error) errorResponse {
 	}
 	return errorResponse{status: http.StatusInternalServerError, code: "internal_error",
 		message: "Internal error", long: "an unexpected error occurred", reason: ReasonUnexpectedError}
+}
+
+// noTokenReason is the reason of an ErrNoToken error: its own, or
+// ReasonTokenMissing.
+func noTokenReason(err error) Reason {
+	if r := ReasonOf(err); r != "" {
+		return r
+	}
+	return ReasonTokenMissing
 }
 
 func unavailableResponse(err error) errorResponse {
