@@ -260,11 +260,10 @@ var (
 	ErrInvalidArgument = errors.New("clerkauth: invalid argument")
 )
 
-// ErrRevokedLocallyOnly is returned by [Middleware.Revoke] when the session
-// was revoked in the Verifier's RevocationStore (its tokens are refused) but
-// Clerk was not told: no SessionsClient, or the call failed (the error
-// wraps the cause too). Any other error from Revoke means the local
-// revocation itself failed.
+// ErrRevokedLocallyOnly is matched by the error of [Middleware.Revoke] when
+// the revocation is in force on this instance (its tokens are refused here)
+// but Clerk was not told: no SessionsClient, or the call failed (the error
+// wraps the cause too). See [RevokeError] for the other outcomes.
 var ErrRevokedLocallyOnly = errors.New("clerkauth: session revoked on this instance only, not at Clerk")
 
 // Reasons that the middleware's error bodies carry in meta.reason where the

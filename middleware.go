@@ -441,24 +441,57 @@ func (m *Middleware) verify(ctx context.Context, token string) (*Claims, error) 
 // Revoke revokes the session at Clerk (POST /sessions/{id}/revoke) and
 // makes this instance reject its tokens at once, through the Verifier's
 // [RevocationStore] (every replica sharing the store, for a shared one).
-// The local revocation is recorded first, so it holds even when the call
-// to Clerk fails; the error then matches ErrRevokedLocallyOnly. Without a
-// SessionsClient the session is revoked locally only and the error matches
-// both ErrRevokedLocallyOnly and ErrInvalidConfig.
+//
+// Clerk is the authority and is always asked, whatever the store does; the
+// store is a best-effort cache that stops the session's tokens before they
+// expire. Both are asked concurrently, and Revoke waits for the store no
+// longer than ctx allows (a store that ignores ctx finishes in the
+// background). It returns nil when both succeeded, and otherwise a
+// [*RevokeError] holding each part's failure: it matches
+// ErrRevokedLocallyOnly when Clerk was not told but the revocation is in
+// force here, and ErrRevocationNotShared when it is in force here but not
+// shared with the other replicas yet. Revoking again is harmless. Without a
+// SessionsClient, Clerk's part matches ErrInvalidConfig.
 func (m *Middleware) Revoke(ctx context.Context, sessionID string) error {
-	if err := m.v.MarkRevoked(ctx, sessionID); err != nil {
-		return err
+	if sessionID == "" {
+		return fmt.Errorf("%w: Revoke: empty session ID", ErrInvalidConfig)
 	}
+	stored := make(chan error, 1) // buffered: a late store never blocks
+	go func() { stored <- m.v.MarkRevoked(ctx, sessionID) }()
+	clerkErr := m.revokeAtClerk(ctx, sessionID)
+	storeErr := awaitStore(ctx, stored)
 	if m.active != nil {
 		m.active.forget(sessionID)
 	}
+	if clerkErr == nil && storeErr == nil {
+		return nil
+	}
+	return &RevokeError{Clerk: clerkErr, Store: storeErr}
+}
+
+// revokeAtClerk revokes the session at Clerk.
+func (m *Middleware) revokeAtClerk(ctx context.Context, sessionID string) error {
 	if m.sessions == nil {
-		return fmt.Errorf("%w: %w: Revoke needs MiddlewareOptions.SessionsClient", ErrRevokedLocallyOnly, ErrInvalidConfig)
+		return fmt.Errorf("%w: Revoke needs MiddlewareOptions.SessionsClient", ErrInvalidConfig)
 	}
-	if _, err := m.sessions.Revoke(ctx, sessionID); err != nil {
-		return fmt.Errorf("%w: %w", ErrRevokedLocallyOnly, err)
+	_, err := m.sessions.Revoke(ctx, sessionID)
+	return err
+}
+
+// awaitStore returns the store's answer, or the context's error when the
+// store has not answered by the time ctx ends.
+func awaitStore(ctx context.Context, stored <-chan error) error {
+	select {
+	case err := <-stored:
+		return err
+	case <-ctx.Done():
 	}
-	return nil
+	select {
+	case err := <-stored:
+		return err
+	default:
+		return fmt.Errorf("clerkauth: no answer before the context ended: %w", context.Cause(ctx))
+	}
 }
 
 // Close stops the Sessions API calls in flight and waits for them. It does
