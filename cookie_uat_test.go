@@ -156,3 +156,37 @@ func TestClientUATSignOutEverywhere(t *testing.T) {
 	assert.Equal(t, http.StatusOK, rec.Code)
 	assert.Equal(t, "signed-out", rec.Body.String())
 }
+
+// BenchmarkMiddlewareCarriers compares, in one run, a warm request whose
+// token is in the Authorization header with one whose token is in the
+// session cookie (with __client_uat), and a same-origin cookie POST (which
+// also runs the cross-origin check).
+func BenchmarkMiddlewareCarriers(b *testing.B) {
+	e := newMWEnv(b)
+	m, err := NewMiddleware(e.v, MiddlewareOptions{})
+	require.NoError(b, err)
+	h := m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	tok := e.token()
+	cookie := func(method string) *http.Request {
+		r := httptest.NewRequest(method, "https://app.example.test/", nil)
+		r.AddCookie(&http.Cookie{Name: "__session_" + CookieSuffix(testPK), Value: tok})
+		r.AddCookie(&http.Cookie{Name: "__client_uat_" + CookieSuffix(testPK), Value: "1"})
+		r.AddCookie(&http.Cookie{Name: "_ga", Value: "GA1.1.123456789.1700000000"})
+		return r
+	}
+	post := cookie("POST")
+	post.Header.Set("Sec-Fetch-Site", "same-origin")
+	post.Header.Set("Origin", "https://app.example.test")
+	for _, bc := range []struct {
+		name string
+		r    *http.Request
+	}{{"header", bearerRequest(tok)}, {"cookie", cookie("GET")}, {"cookie-post", post}} {
+		require.Equal(b, 200, serve(h, bc.r).Code)
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				h.ServeHTTP(discardWriter{}, bc.r)
+			}
+		})
+	}
+}
