@@ -27,14 +27,17 @@ import (
 
 // decideKind verifies token when the route accepts machine tokens.
 func (m *Middleware) decideKind(ctx context.Context, st authState, token string, fromHeader, custom bool) (authState, error) {
+	if _, ok := m.v.cached(token); ok && m.accepts&kindSession != 0 {
+		return m.decideSession(ctx, st, token, fromHeader) // warm path: no classification
+	}
+	if mt, ok := m.v.cachedMachineJWT(token); ok && (fromHeader || custom) {
+		mt, err := m.v.recheckMachine(mt, m.accepts)
+		st.machine = mt
+		return st, err
+	}
 	class := classifyToken(token)
 	if class.kind == TokenKindSession && m.accepts&kindSession != 0 {
-		c, err := m.verify(ctx, token)
-		if err != nil {
-			return st, m.malformedOr(token, fromHeader, err)
-		}
-		st.claims, st.token = c, token
-		return st, nil
+		return m.decideSession(ctx, st, token, fromHeader)
 	}
 	switch {
 	case !fromHeader && !custom && class.kind != TokenKindSession:
@@ -47,6 +50,16 @@ func (m *Middleware) decideKind(ctx context.Context, st authState, token string,
 		return st, m.malformedOr(token, fromHeader, err)
 	}
 	st.machine = mt
+	return st, nil
+}
+
+// decideSession verifies a session token.
+func (m *Middleware) decideSession(ctx context.Context, st authState, token string, fromHeader bool) (authState, error) {
+	c, err := m.verify(ctx, token)
+	if err != nil {
+		return st, m.malformedOr(token, fromHeader, err)
+	}
+	st.claims, st.token = c, token
 	return st, nil
 }
 
