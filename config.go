@@ -226,7 +226,7 @@ func configFromLookup(lookup func(string) (string, bool)) Config {
 	}
 	return Config{
 		SecretKey:         get("CLERK_SECRET_KEY"),
-		MachineSecretKey:  get("CLERK_MACHINE_SECRET_KEY"),
+		MachineSecretKey:  get(EnvMachineSecretKey),
 		PublishableKey:    get("CLERK_PUBLISHABLE_KEY"),
 		JWTKey:            get("CLERK_JWT_KEY"),
 		APIURL:            get("CLERK_API_URL"),
