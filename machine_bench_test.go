@@ -109,7 +109,6 @@ func BenchmarkMachineRatios(b *testing.B) {
 	a, _, _ := testKeys(b)
 	m2m, oauth := cold.m2m(), cold.oauth()
 	i := strings.LastIndexByte(m2m, '.')
-	sig, _ := b64url.DecodeString(m2m[i+1:])
 	ctx := context.Background()
 	noop := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	sessionMW := warm.middleware(MiddlewareOptions{}).Handler(noop)
@@ -127,7 +126,8 @@ func BenchmarkMachineRatios(b *testing.B) {
 		*d += time.Since(start)
 	}
 	for b.Loop() {
-		timed(&rsaT, func() {
+		timed(&rsaT, func() { // the README's RSA limit: base64 decode + SHA-256 + verify
+			sig, _ := b64url.DecodeString(m2m[i+1:])
 			sum := sha256.Sum256([]byte(m2m[:i]))
 			_ = rsa.VerifyPKCS1v15(&a.PublicKey, crypto.SHA256, sum[:], sig)
 		})
