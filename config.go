@@ -50,6 +50,14 @@ const (
 	// tokens live 60 s; tokens from CreateToken or JWT templates may be
 	// given longer lives.
 	DefaultMaxTokenLifetime = time.Hour
+	// DefaultMachineTokenCacheTTL is how long an opaque machine token that
+	// Clerk confirmed is trusted without asking again: a revoked token
+	// keeps working this long. 5 s keeps revocation prompt while a busy
+	// caller costs at most one verify call per token per 5 s, against
+	// Clerk's 100 (development) or 1000 (production) calls per 10 s.
+	DefaultMachineTokenCacheTTL = 5 * time.Second
+	// MaxMachineTokenCacheTTL is the longest MachineTokenCacheTTL accepted.
+	MaxMachineTokenCacheTTL = 5 * time.Minute
 )
 
 // Config configures a [Verifier] and a [SessionsClient]. The zero value of
@@ -65,6 +73,39 @@ type Config struct {
 	// pk_live_…). The expected token issuer, https://<frontend API host>,
 	// is decoded from it, as is the suffix of the __session_<suffix> cookie.
 	PublishableKey string
+
+	// MachineSecretKey is a machine's secret key (ak_…, the
+	// CLERK_MACHINE_SECRET_KEY of Clerk's SDKs). When set, opaque M2M
+	// tokens are verified with it instead of SecretKey, so that Clerk
+	// accepts only tokens scoped to that machine: with the instance's
+	// secret key any M2M token of the instance verifies. It is never
+	// logged.
+	MachineSecretKey string
+
+	// MachineTokenCacheTTL is how long an opaque machine token (mt_…,
+	// oat_…, ak_…) that Clerk confirmed is trusted without asking again,
+	// and at most until it expires. Zero means DefaultMachineTokenCacheTTL;
+	// a negative value disables the cache (every request asks Clerk); at
+	// most MaxMachineTokenCacheTTL. See MiddlewareOptions.StrictMachineTokens
+	// for revocation-sensitive routes.
+	MachineTokenCacheTTL time.Duration
+
+	// MachineTokenCache is a second-level cache of confirmed opaque
+	// machine tokens, shared by replicas (a Redis store, say); the
+	// Verifier keeps its own in-process cache in front of it. Default
+	// none. Whoever can write to it can make tokens valid: protect it as
+	// the secret key.
+	MachineTokenCache MachineTokenCache
+
+	// MachineVerifyRate and MachineVerifyBurst bound the calls to Clerk's
+	// verify endpoints for opaque machine tokens (a token bucket): at most
+	// Burst + Rate·t calls in any t, whatever callers send. A token that
+	// would need a call beyond it is answered 503 with Retry-After; cached
+	// tokens are unaffected. Defaults: 5/s and 20 for a development secret
+	// key (sk_test_), 50/s and 200 otherwise, half of Clerk's rate limit,
+	// which all Backend API calls of the instance share.
+	MachineVerifyRate  float64
+	MachineVerifyBurst int
 
 	// JWTKey is the instance's PEM public key ("JWT public key" in the
 	// dashboard, CLERK_JWT_KEY), with or without its BEGIN/END lines. With
@@ -216,9 +257,9 @@ type Config struct {
 }
 
 // ConfigFromEnv returns a Config read from the environment variables Clerk's
-// SDKs use: CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, CLERK_JWT_KEY,
-// CLERK_API_URL, CLERK_API_VERSION, CLERK_JWKS_URL and
-// CLERK_AUTHORIZED_PARTIES (a comma-separated list). It does not validate:
+// SDKs use: CLERK_SECRET_KEY, CLERK_MACHINE_SECRET_KEY,
+// CLERK_PUBLISHABLE_KEY, CLERK_JWT_KEY, CLERK_API_URL, CLERK_API_VERSION,
+// CLERK_JWKS_URL and CLERK_AUTHORIZED_PARTIES (a comma-separated list). It does not validate:
 // [NewVerifier] does.
 func ConfigFromEnv() Config {
 	return configFromLookup(os.LookupEnv)
@@ -231,6 +272,7 @@ func configFromLookup(lookup func(string) (string, bool)) Config {
 	}
 	return Config{
 		SecretKey:         get("CLERK_SECRET_KEY"),
+		MachineSecretKey:  get(EnvMachineSecretKey),
 		PublishableKey:    get("CLERK_PUBLISHABLE_KEY"),
 		JWTKey:            get("CLERK_JWT_KEY"),
 		APIURL:            get("CLERK_API_URL"),
@@ -286,6 +328,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.JWKSMaxStaleness = orDefault(cfg.JWKSMaxStaleness, DefaultJWKSMaxStaleness)
 	cfg.MaxTokenLifetime = orDefault(cfg.MaxTokenLifetime, DefaultMaxTokenLifetime)
 	cfg.TokenCacheSize = orDefault(cfg.TokenCacheSize, DefaultTokenCacheSize)
+	if err := cfg.machineDefaults(); err != nil {
+		return cfg, err
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -313,6 +358,8 @@ func (cfg *Config) checkHeaderValues() error {
 	switch {
 	case !httpx.HeaderSafe(cfg.SecretKey) || strings.ContainsRune(cfg.SecretKey, ' '):
 		return fmt.Errorf("%w: SecretKey contains spaces or control characters", ErrInvalidConfig)
+	case !httpx.HeaderSafe(cfg.MachineSecretKey) || strings.ContainsRune(cfg.MachineSecretKey, ' '):
+		return fmt.Errorf("%w: MachineSecretKey contains spaces or control characters", ErrInvalidConfig)
 	case !httpx.HeaderSafe(cfg.UserAgent):
 		return fmt.Errorf("%w: UserAgent contains control characters", ErrInvalidConfig)
 	}

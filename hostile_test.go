@@ -92,7 +92,7 @@ func hostileTokens(t *testing.T, now int64) []hostileCase {
 		{"x5c of the attacker", mint(t, b, with(h, "x5c", []string{"MIIB"}), c), ReasonTokenInvalidSignature},
 		{"crit header", signed(with(h, "crit", []string{"b64"}), c), ReasonTokenInvalid},
 		{"typ JWS", signed(with(h, "typ", "JWS"), c), ReasonTokenInvalid},
-		{"typ at+jwt (OAuth access token)", signed(with(h, "typ", "at+jwt"), c), ReasonTokenInvalid},
+		{"typ at+jwt (OAuth access token)", signed(with(h, "typ", "at+jwt"), c), ReasonTokenTypeMismatch},
 		{"typ lowercase jwt", signed(with(h, "typ", "jwt"), c), ReasonTokenInvalid},
 		{"machine category", signed(with(h, "cat", "cl_B7d4PD333AAA"), c), ReasonTokenTypeMismatch},
 		{"template category", signed(with(h, "cat", "cl_B7d4PD222AAA"), c), ReasonTokenTypeMismatch},

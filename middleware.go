@@ -151,6 +151,26 @@ type MiddlewareOptions struct {
 
 	// Now returns the current time. Default time.Now. Tests inject a clock.
 	Now func() time.Time
+
+	// AcceptsToken lists the kinds of token the middleware accepts:
+	// TokenKindSession, TokenKindM2M, TokenKindOAuth, TokenKindAPIKey, or
+	// TokenKindAny for all four. Default: session tokens only. Machine
+	// tokens are read only from the Authorization header (or the
+	// TokenExtractor), never from cookies; a route that accepts no session
+	// tokens reads no cookies at all. A token of a kind not listed is
+	// answered 401 with reason token-type-mismatch, before any
+	// verification and without any network request. See [MachineToken]
+	// and the README's "Guarding internal APIs" for the decision table.
+	// Accepting API keys or OAuth tokens needs the Verifier's
+	// Config.SecretKey, M2M tokens its SecretKey or MachineSecretKey.
+	AcceptsToken []TokenKind
+
+	// StrictMachineTokens asks Clerk about every opaque machine token
+	// (mt_…, oat_…, ak_…) instead of trusting an answer cached for
+	// Config.MachineTokenCacheTTL: a revoked token is refused at once, for
+	// one Backend API call per request. For revocation-sensitive routes.
+	// Concurrent requests with the same token still share one call.
+	StrictMachineTokens bool
 }
 
 // Defaults of [MiddlewareOptions].
@@ -274,6 +294,8 @@ type Middleware struct {
 	now           func() time.Time
 	logger        *slog.Logger
 	flights       *flightScope
+	accepts       kindSet // token kinds accepted
+	strict        bool    // StrictMachineTokens
 }
 
 // responder answers failed requests.
@@ -299,6 +321,13 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
+	accepts, err := kindSetOf(opts.AcceptsToken)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkAccepts(accepts); err != nil {
+		return nil, err
+	}
 	trusted, err := newTrustedOrigins(opts.TrustedOrigins)
 	if err != nil {
 		return nil, err
@@ -311,6 +340,7 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 		debug: opts.DebugHeaders, sessions: opts.SessionsClient, now: opts.Now, logger: opts.Logger,
 		resp:    &responder{handler: opts.ErrorHandler},
 		flights: newFlightScope(),
+		accepts: accepts, strict: opts.StrictMachineTokens,
 	}
 	if m.now == nil {
 		m.now = v.now

@@ -14,6 +14,12 @@ import (
 // only when a key fetch is needed, so a token that would fail anyway never
 // causes one.
 func (v *Verifier) checkSignature(ctx context.Context, t *parsedToken, now time.Time) (*verifyKey, error) {
+	return v.checkSignatureWith(ctx, t, now, v.checkClaims)
+}
+
+// checkSignatureWith is checkSignature with the claim rules of the token's
+// kind, applied to the unverified claims before a key fetch.
+func (v *Verifier) checkSignatureWith(ctx context.Context, t *parsedToken, now time.Time, checkClaims func(*Claims, time.Time) error) (*verifyKey, error) {
 	if v.staticKey != nil {
 		err := v.verifyWith(t, v.staticKey)
 		if err == nil || v.remote == nil {
@@ -28,7 +34,7 @@ func (v *Verifier) checkSignature(ctx context.Context, t *parsedToken, now time.
 	}
 	k := v.remote.lookup(t.kid)
 	if k == nil {
-		if err := v.checkClaims(t.claims, now); err != nil {
+		if err := checkClaims(t.claims, now); err != nil {
 			return nil, err
 		}
 		var err error

@@ -25,15 +25,16 @@ const tokenCacheShards = 16
 // answered with the original's claims, the entry also holds the length and
 // a hash of the signing input under a per-cache random seed, and a hit
 // needs all three to match. Only verified tokens are ever stored.
-type tokenCache struct {
+type tokenCache[V any] struct {
 	seed   maphash.Seed
 	m      sync.Map // signature segment → *cachedToken
 	shards [tokenCacheShards]evictionRing
 }
 
-// cachedToken is what a signature maps to.
-type cachedToken struct {
-	claims   *Claims
+// cachedToken is what a signature maps to: the session claims or the
+// machine token of a verified token, and the key that verified it.
+type cachedToken[V any] struct {
+	claims   V
 	key      *verifyKey // the key that verified it: a hit needs it still current
 	inputSum uint64     // maphash of the signing input
 	inputLen int
@@ -47,9 +48,9 @@ type evictionRing struct {
 	n    int
 }
 
-func newTokenCache(size int) *tokenCache {
+func newTokenCache[V any](size int) *tokenCache[V] {
 	per := max(size/tokenCacheShards, 1)
-	c := &tokenCache{seed: maphash.MakeSeed()}
+	c := &tokenCache[V]{seed: maphash.MakeSeed()}
 	for i := range c.shards {
 		c.shards[i].keys = make([]string, per)
 	}
@@ -58,7 +59,7 @@ func newTokenCache(size int) *tokenCache {
 
 // shard picks a shard from the signature's last bytes, evenly spread for
 // genuine tokens.
-func (c *tokenCache) shard(sig string) *evictionRing {
+func (c *tokenCache[V]) shard(sig string) *evictionRing {
 	var h uint32
 	for i := max(len(sig)-4, 0); i < len(sig); i++ {
 		h = h*31 + uint32(sig[i])
@@ -82,7 +83,7 @@ func splitSigned(token string) (input, sig string) {
 	return token[:i+1+j], token[i+2+j:]
 }
 
-func (c *tokenCache) get(token string) (*cachedToken, bool) {
+func (c *tokenCache[V]) get(token string) (*cachedToken[V], bool) {
 	input, sig := splitSigned(token)
 	if sig == "" {
 		return nil, false
@@ -91,7 +92,7 @@ func (c *tokenCache) get(token string) (*cachedToken, bool) {
 	if !ok {
 		return nil, false
 	}
-	e := v.(*cachedToken)
+	e := v.(*cachedToken[V])
 	if e.inputLen != len(input) || e.inputSum != maphash.String(c.seed, input) {
 		return nil, false
 	}
@@ -102,18 +103,18 @@ func (c *tokenCache) get(token string) (*cachedToken, bool) {
 // when the shard is full. A token added twice keeps its first entry (two
 // concurrent first requests), unless that entry holds another key: it was
 // verified again because its key changed, and the new entry replaces it.
-func (c *tokenCache) add(token string, claims *Claims, key *verifyKey) {
+func (c *tokenCache[V]) add(token string, claims V, key *verifyKey) {
 	input, sig := splitSigned(token)
 	if sig == "" {
 		return
 	}
 	sig = strings.Clone(sig) // do not pin the whole token
-	e := &cachedToken{claims: claims, key: key, inputSum: maphash.String(c.seed, input), inputLen: len(input)}
+	e := &cachedToken[V]{claims: claims, key: key, inputSum: maphash.String(c.seed, input), inputLen: len(input)}
 	r := c.shard(sig)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if old, loaded := c.m.LoadOrStore(sig, e); loaded {
-		if old.(*cachedToken).key != key {
+		if old.(*cachedToken[V]).key != key {
 			c.m.CompareAndSwap(sig, old, e)
 		}
 		return
@@ -127,7 +128,7 @@ func (c *tokenCache) add(token string, claims *Claims, key *verifyKey) {
 	r.next = (r.next + 1) % len(r.keys)
 }
 
-func (c *tokenCache) len() int {
+func (c *tokenCache[V]) len() int {
 	n := 0
 	for i := range c.shards {
 		r := &c.shards[i]
@@ -139,7 +140,7 @@ func (c *tokenCache) len() int {
 }
 
 // cached returns the entry of token if the verified-token cache holds it.
-func (v *Verifier) cached(token string) (*cachedToken, bool) {
+func (v *Verifier) cached(token string) (*cachedToken[*Claims], bool) {
 	if v.cache == nil {
 		return nil, false
 	}
@@ -150,11 +151,11 @@ func (v *Verifier) cached(token string) (*cachedToken, bool) {
 // still be used to verify it: the static key always is; a JWKS key while
 // the current key set holds that very key and is within JWKSMaxStaleness.
 // A token whose key is not current is verified again, in full.
-func (v *Verifier) keyCurrent(e *cachedToken, now time.Time) bool {
-	if e.key == v.staticKey {
-		return e.key != nil
+func (v *Verifier) keyCurrent(key *verifyKey, now time.Time) bool {
+	if key == v.staticKey {
+		return key != nil
 	}
-	return v.remote != nil && v.remote.current(e.key, now)
+	return v.remote != nil && v.remote.current(key, now)
 }
 
 // remember adds a token verified with key to the cache, when there is one.

@@ -91,5 +91,5 @@ func TestPEMCachedTokenStaysHit(t *testing.T) {
 	clock.Advance(50 * time.Minute)
 	c, ok := v.cached(tok)
 	require.True(t, ok)
-	assert.True(t, v.keyCurrent(c, clock.Now()))
+	assert.True(t, v.keyCurrent(c.key, clock.Now()))
 }

@@ -56,7 +56,7 @@ func flipLastInputByte(tok string) string {
 // it must keep exactly its capacity, the newest entries, and nothing the
 // rings have forgotten.
 func TestTokenCacheEvictsOldestFirst(t *testing.T) {
-	c := newTokenCache(2 * tokenCacheShards)
+	c := newTokenCache[*Claims](2 * tokenCacheShards)
 	tokens := make([]string, 1000)
 	for i := range tokens {
 		tokens[i] = fmt.Sprintf("h.p.sig%04d", i)

@@ -10,7 +10,8 @@ import (
 	"github.com/clerkauth/clerkauth/internal/jose"
 )
 
-// Verifier verifies Clerk session tokens networklessly. It is safe for
+// Verifier verifies Clerk session tokens networklessly, and machine tokens
+// (see [Verifier.VerifyMachineToken]). It is safe for
 // concurrent use by multiple goroutines; create one per Clerk instance and
 // share it. Call Close when done with it to stop in-flight key fetches.
 type Verifier struct {
@@ -22,12 +23,15 @@ type Verifier struct {
 	allowPend    bool
 	algs         []string
 	now          func() time.Time
-	staticKey    *verifyKey  // from Config.JWTKey, or nil
-	remote       *remoteKeys // JWKS source, or nil
-	cache        *tokenCache // nil when disabled
+	staticKey    *verifyKey           // from Config.JWTKey, or nil
+	remote       *remoteKeys          // JWKS source, or nil
+	cache        *tokenCache[*Claims] // nil when disabled
 	revocations  RevocationStore
 	maxLifetime  time.Duration
 	cookieSuffix string // of Config.PublishableKey, "" without one
+
+	machineCache *tokenCache[*MachineToken] // verified machine JWTs; nil when disabled
+	opaque       *opaqueVerifier            // machine_opaque.go
 }
 
 // NewVerifier returns a Verifier for cfg. It fails closed, with an error
@@ -57,8 +61,10 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		}
 	}
 	if cfg.TokenCacheSize > 0 {
-		v.cache = newTokenCache(cfg.TokenCacheSize)
+		v.cache = newTokenCache[*Claims](cfg.TokenCacheSize)
+		v.machineCache = newTokenCache[*MachineToken](cfg.TokenCacheSize)
 	}
+	v.opaque = newOpaqueVerifier(&cfg)
 	return v, nil
 }
 
@@ -132,7 +138,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, verr(ReasonTokenMissing, "no session token")
 	}
 	now := v.now()
-	if e, ok := v.cached(token); ok && v.keyCurrent(e, now) { // tokencache.go
+	if e, ok := v.cached(token); ok && v.keyCurrent(e.key, now) { // tokencache.go
 		return v.recheck(ctx, e.claims, now)
 	}
 	t, err := v.parse(token) // parse.go: size, shape, header, claim syntax
@@ -197,14 +203,16 @@ func (v *Verifier) Status() KeyStatus {
 	return st
 }
 
-// Close stops in-flight key fetches and waits for them; no fetch starts
-// after it, even one racing with it. The Verifier keeps verifying with the
-// keys it holds, which are no longer refreshed: a token needing a fetch is
-// then answered with an error matching ErrKeysUnavailable. Close may be
-// called more than once.
+// Close stops in-flight key fetches and machine token verifications, and
+// waits for them; no fetch starts after it, even one racing with it. The
+// Verifier keeps verifying with the keys it holds, which are no longer
+// refreshed: a token needing a fetch, and an opaque machine token it has
+// not cached, is then answered with an error matching ErrKeysUnavailable.
+// Close may be called more than once.
 func (v *Verifier) Close() error {
 	if v.remote != nil {
 		v.remote.close()
 	}
+	v.opaque.close()
 	return nil
 }

@@ -89,6 +89,7 @@ type demoApp struct {
 	verifier *clerkauth.Verifier
 	sessions *clerkauth.SessionsClient
 	mw       *clerkauth.Middleware
+	machines *clerkauth.Middleware // M2M tokens and API keys
 	handler  http.Handler
 }
 
@@ -107,11 +108,20 @@ func newDemoApp(cfg clerkauth.Config) (*demoApp, error) {
 		v.Close()
 		return nil, err
 	}
-	return &demoApp{verifier: v, sessions: sc, mw: m, handler: demoAPI(m)}, nil
+	mm, err := clerkauth.NewMiddleware(v, clerkauth.MiddlewareOptions{
+		AcceptsToken: []clerkauth.TokenKind{clerkauth.TokenKindM2M, clerkauth.TokenKindAPIKey},
+	})
+	if err != nil {
+		m.Close()
+		v.Close()
+		return nil, err
+	}
+	return &demoApp{verifier: v, sessions: sc, mw: m, machines: mm, handler: demoAPI(m, mm)}, nil
 }
 
 func (a *demoApp) close() {
 	a.mw.Close()
+	a.machines.Close()
 	a.verifier.Close()
 }
 
@@ -179,7 +189,13 @@ func (c *demoCmd) runEmbedded(ctx context.Context, e env) int {
 	if err != nil {
 		return e.errorf(exitFailure, "demo", "minting the demo token: %v", err)
 	}
+	key, err := em.clerk.CreateAPIKey(clerktest.APIKeyParams{Subject: demoKeyOwner, Name: "demo key", Scopes: []string{"usage:read"}})
+	if err != nil {
+		return e.errorf(exitFailure, "demo", "creating the demo API key: %v", err)
+	}
 	printEmbeddedIntro(e.stdout, em, listenerURL(l), sess, token, c.tokenLifetime)
+	printMachineIntro(e.stdout, listenerURL(l), key.Secret)
+	fmt.Fprint(e.stdout, "\nServing until interrupted (Ctrl-C).\n")
 	return waitForInterrupt(ctx, e, api)
 }
 
@@ -237,8 +253,6 @@ Sign out (revokes the session at the Clerk server and in the API: the token then
 Start a new session for the demo user afterwards:
 
   curl -s -X POST %s/dev/sessions -d '{"user_id":"%s","org_id":"%s"}'
-
-Serving until interrupted (Ctrl-C).
 `, api, em.url, em.url, sess.UserID, sess.ID, sess.Org.ID, sess.Org.Slug, permInvoicesRead,
 		life, token,
 		api, api, auth, api, auth, api, permInvoicesRead, auth, api, permBillingManage, api,
@@ -289,4 +303,18 @@ then:
 
 Serving until interrupted (Ctrl-C).
 `, host, clerkauth.Redact(cfg.SecretKey), api, api, auth, api, auth, api, permInvoicesRead, auth, api, permBillingManage)
+}
+
+// demoKeyOwner owns the demo API key: the demo organization.
+const demoKeyOwner = "org_demo00000000000000000000000"
+
+// printMachineIntro shows a machine calling the sample API with an API key.
+func printMachineIntro(w io.Writer, api, key string) {
+	fmt.Fprintf(w, `
+A machine calls the API with an API key (M2M tokens work the same way; session tokens get 401):
+
+  KEY='%s'
+  curl -i -H "Authorization: Bearer $KEY" %s/api/usage     # 200: api_key of %s
+  curl -i -H "Authorization: Bearer $TOKEN" %s/api/usage   # 401: a session token is not a machine's
+`, key, api, demoKeyOwner, api)
 }
