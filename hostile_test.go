@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,6 +41,9 @@ func newHostileFixture(t *testing.T) *hostileFixture {
 		AuthorizedParties: []string{"https://app.example.test"},
 	})
 	v.remote.sleep = noSleep
+	// The keys are fetched after the tokens were issued, so a kid missing
+	// from them is refused at once (see Config.JWKSRefreshCooldown).
+	clock.Advance(10 * time.Second)
 	require.NoError(t, v.Warm(context.Background()))
 	return &hostileFixture{v: v, srv: srv, clock: clock}
 }

@@ -16,8 +16,9 @@ import (
 //     (Clerk: the same, except that an opaque machine token on a
 //     session-only route is token-invalid; clerkauth says
 //     token-type-mismatch there too, see sessionOnlyError);
-//   - a machine token from a cookie: 401 token-type-mismatch (Clerk never
-//     reads machine tokens from cookies either);
+//   - a machine token from a cookie: 401 token-type-mismatch, by the
+//     session path (decideCookie), which is the only reader of cookies
+//     (Clerk never reads machine tokens from cookies either);
 //   - an opaque token that is not a b64token: 400, before any call;
 //   - a JWT-shaped token that cannot be decoded, on a route accepting no
 //     session tokens: 401 token-invalid;
@@ -26,20 +27,21 @@ import (
 //     opaque tokens.
 
 // decideKind verifies token when the route accepts machine tokens.
-func (m *Middleware) decideKind(ctx context.Context, st authState, token string, fromHeader, custom bool) (authState, error) {
+func (m *Middleware) decideKind(ctx context.Context, st authState, token string, from tokenCarrier) (authState, error) {
+	fromHeader := from == fromHeader
+	if _, ok := m.v.cached(token); ok && m.accepts&kindSession != 0 {
+		return m.decideSession(ctx, st, token, fromHeader) // warm path: no classification
+	}
+	if mt, ok := m.v.cachedMachineJWT(token); ok {
+		mt, err := m.v.recheckMachine(mt, m.accepts)
+		st.machine = mt
+		return st, err
+	}
 	class := classifyToken(token)
 	if class.kind == TokenKindSession && m.accepts&kindSession != 0 {
-		c, err := m.verify(ctx, token)
-		if err != nil {
-			return st, m.malformedOr(token, fromHeader, err)
-		}
-		st.claims, st.token = c, token
-		return st, nil
+		return m.decideSession(ctx, st, token, fromHeader)
 	}
-	switch {
-	case !fromHeader && !custom && class.kind != TokenKindSession:
-		return st, verr(ReasonTokenTypeMismatch, "machine tokens are accepted only from the Authorization header")
-	case fromHeader && !class.jwt && m.accepts.has(class.kind) && !isB64Token(token):
+	if fromHeader && !class.jwt && m.accepts.has(class.kind) && !isB64Token(token) {
 		return st, errNotB64Token() // never spend a verify call on it
 	}
 	mt, err := m.v.verifyMachine(ctx, token, class, m.accepts, m.strict)
@@ -47,6 +49,16 @@ func (m *Middleware) decideKind(ctx context.Context, st authState, token string,
 		return st, m.malformedOr(token, fromHeader, err)
 	}
 	st.machine = mt
+	return st, nil
+}
+
+// decideSession verifies a session token.
+func (m *Middleware) decideSession(ctx context.Context, st authState, token string, fromHeader bool) (authState, error) {
+	c, err := m.verify(ctx, token)
+	if err != nil {
+		return st, m.malformedOr(token, fromHeader, err)
+	}
+	st.claims, st.token = c, token
 	return st, nil
 }
 

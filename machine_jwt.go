@@ -22,11 +22,11 @@ import (
 func (v *Verifier) verifyMachineJWT(ctx context.Context, token string, kind TokenKind) (*MachineToken, error) {
 	now := v.now()
 	if v.machineCache != nil {
-		if mt, ok := v.machineCache.get(token); ok && mt.Kind == kind {
-			if mt.expiredAt(now, v.leeway) {
+		if e, ok := v.machineCache.get(token); ok && e.claims.Kind == kind && v.keyCurrent(e.key, now) {
+			if e.claims.expiredAt(now, v.leeway) {
 				return nil, errExpired()
 			}
-			return mt, nil
+			return e.claims, nil
 		}
 	}
 	rules := machineJWTRules{v: v, kind: kind}
@@ -34,7 +34,8 @@ func (v *Verifier) verifyMachineJWT(ctx context.Context, token string, kind Toke
 	if err != nil {
 		return nil, err
 	}
-	if err := v.checkSignatureWith(ctx, t, now, rules.checkClaims); err != nil {
+	key, err := v.checkSignatureWith(ctx, t, now, rules.checkClaims)
+	if err != nil {
 		return nil, err
 	}
 	if err := rules.checkClaims(t.claims, now); err != nil {
@@ -45,7 +46,7 @@ func (v *Verifier) verifyMachineJWT(ctx context.Context, token string, kind Toke
 		return nil, err
 	}
 	if v.machineCache != nil {
-		v.machineCache.add(token, mt)
+		v.machineCache.add(token, mt, key)
 	}
 	return mt, nil
 }

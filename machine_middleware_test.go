@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -72,6 +73,7 @@ func TestAcceptsTokenDecisionTable(t *testing.T) {
 			}
 			if tc.cookie != "" {
 				r.AddCookie(&http.Cookie{Name: "__session", Value: tc.cookie})
+				r.AddCookie(&http.Cookie{Name: "__client_uat", Value: strconv.FormatInt(e.clock.Now().Unix()-60, 10)})
 			}
 			rec := serve(h, r)
 			require.Equal(t, tc.code, rec.Code, rec.Body.String())

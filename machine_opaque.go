@@ -224,7 +224,7 @@ func (o *opaqueVerifier) confirm(ctx context.Context, key [sha256.Size]byte, tok
 	defer cancel()
 	o.calls.Add(1)
 	mt, err := o.call(ctx, token, kind, bearer)
-	o.breaker.record(apiBroken(err))
+	o.breaker.record(machineOutcome(err))
 	now := o.now()
 	switch {
 	case err == nil:
@@ -258,10 +258,16 @@ func (o *opaqueVerifier) admit() (release func(), err error) {
 	return func() { <-o.slots }, nil
 }
 
-// apiBroken reports whether err says the verify endpoint does not work,
-// for the breaker: a verdict on the token means it works.
-func apiBroken(err error) bool {
-	return err != nil && !errors.Is(err, ErrInvalidToken)
+// machineOutcome classifies a verify call for the breaker: a verdict on
+// the token means the endpoint works.
+func machineOutcome(err error) callOutcome {
+	switch {
+	case err == nil:
+		return callWorked
+	case errors.Is(err, ErrInvalidToken):
+		return callAnswered // Clerk refused the token: the API works
+	}
+	return callFailed
 }
 
 // remember caches a confirmed token for min(ttl, its remaining life).

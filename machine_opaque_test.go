@@ -431,3 +431,25 @@ func TestSharedMachineTokenCache(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, testMachine, mt.Subject)
 }
+
+// TestOpaqueConcurrencyCap: at most maxVerifyInFlight calls run at once;
+// the others are answered 503 without a call.
+func TestOpaqueConcurrencyCap(t *testing.T) {
+	e := newMachineEnv(t, func(c *Config) { c.MachineVerifyRate, c.MachineVerifyBurst = 1000, 1000 })
+	gate := make(chan struct{})
+	e.api.set(func(f *fakeVerify) { f.gate = gate })
+	const n = maxVerifyInFlight + 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range maxVerifyInFlight {
+		wg.Go(func() { _, errs[i] = e.v.VerifyMachineToken(context.Background(), fmt.Sprintf("ak_slow%d", i)) })
+	}
+	waitFor(t, "the calls to fill every slot", func() bool { return e.api.calls.Load() == maxVerifyInFlight })
+	for i := maxVerifyInFlight; i < n; i++ {
+		_, errs[i] = e.v.VerifyMachineToken(context.Background(), fmt.Sprintf("ak_extra%d", i))
+		assert.ErrorIs(t, errs[i], ErrKeysUnavailable)
+	}
+	assert.EqualValues(t, maxVerifyInFlight, e.api.calls.Load())
+	close(gate)
+	wg.Wait()
+}

@@ -239,7 +239,9 @@ func TestMachineJWTUnknownKidFetchesOnce(t *testing.T) {
 	for i := range 50 {
 		tok := mint(t, a, with(m2mHeader(), "kid", "unknown"+string(rune('a'+i%26))+strings.Repeat("x", i)), m2mClaims(e.clock.Now()))
 		_, err := e.v.VerifyMachineToken(context.Background(), tok)
-		require.Equal(t, ReasonJWKKidMismatch, ReasonOf(err))
+		// A kid unknown to keys fetched before the token was issued is
+		// undecided while the refresh cools down (503); never accepted.
+		require.Contains(t, []Reason{ReasonJWKKidMismatch, ReasonJWKRefreshCoolingDown}, ReasonOf(err))
 	}
 	assert.LessOrEqual(t, e.jwks.requests.Load()-before, int64(1))
 }

@@ -17,7 +17,35 @@ import (
 // ErrNoToken, ErrInvalidToken, or ErrKeysUnavailable when Clerk could not
 // be asked (see [VerificationError]).
 func (v *Verifier) VerifyMachineToken(ctx context.Context, token string) (*MachineToken, error) {
+	if mt, ok := v.cachedMachineJWT(token); ok {
+		return v.recheckMachine(mt, kindsMachine)
+	}
 	return v.verifyMachine(ctx, token, classifyToken(token), kindsMachine, false)
+}
+
+// cachedMachineJWT returns the machine JWT token if it was verified
+// before: the warm path skips even the classification.
+func (v *Verifier) cachedMachineJWT(token string) (*MachineToken, bool) {
+	if v.machineCache == nil {
+		return nil, false
+	}
+	e, ok := v.machineCache.get(token)
+	if !ok || !v.keyCurrent(e.key, v.now()) {
+		return nil, false
+	}
+	return e.claims, true
+}
+
+// recheckMachine re-applies to a cached machine JWT what changes with the
+// route and with time.
+func (v *Verifier) recheckMachine(mt *MachineToken, accepts kindSet) (*MachineToken, error) {
+	switch {
+	case !accepts.has(mt.Kind):
+		return nil, typeMismatch(mt.Kind)
+	case mt.expiredAt(v.now(), v.leeway):
+		return nil, errExpired()
+	}
+	return mt, nil
 }
 
 // verifyMachine verifies token, of class, when its kind is in accepts;

@@ -32,10 +32,11 @@ type tokenCache[V any] struct {
 }
 
 // cachedToken is what a signature maps to: the session claims or the
-// machine token of a verified token.
+// machine token of a verified token, and the key that verified it.
 type cachedToken[V any] struct {
 	claims   V
-	inputSum uint64 // maphash of the signing input
+	key      *verifyKey // the key that verified it: a hit needs it still current
+	inputSum uint64     // maphash of the signing input
 	inputLen int
 }
 
@@ -82,37 +83,40 @@ func splitSigned(token string) (input, sig string) {
 	return token[:i+1+j], token[i+2+j:]
 }
 
-func (c *tokenCache[V]) get(token string) (V, bool) {
-	var zero V
+func (c *tokenCache[V]) get(token string) (*cachedToken[V], bool) {
 	input, sig := splitSigned(token)
 	if sig == "" {
-		return zero, false
+		return nil, false
 	}
 	v, ok := c.m.Load(sig)
 	if !ok {
-		return zero, false
+		return nil, false
 	}
 	e := v.(*cachedToken[V])
 	if e.inputLen != len(input) || e.inputSum != maphash.String(c.seed, input) {
-		return zero, false
+		return nil, false
 	}
-	return e.claims, true
+	return e, true
 }
 
-// add stores a verified token, evicting its shard's oldest entry when the
-// shard is full. A token added twice (two concurrent first requests) keeps
-// its first entry.
-func (c *tokenCache[V]) add(token string, claims V) {
+// add stores a token verified with key, evicting its shard's oldest entry
+// when the shard is full. A token added twice keeps its first entry (two
+// concurrent first requests), unless that entry holds another key: it was
+// verified again because its key changed, and the new entry replaces it.
+func (c *tokenCache[V]) add(token string, claims V, key *verifyKey) {
 	input, sig := splitSigned(token)
 	if sig == "" {
 		return
 	}
 	sig = strings.Clone(sig) // do not pin the whole token
-	e := &cachedToken[V]{claims: claims, inputSum: maphash.String(c.seed, input), inputLen: len(input)}
+	e := &cachedToken[V]{claims: claims, key: key, inputSum: maphash.String(c.seed, input), inputLen: len(input)}
 	r := c.shard(sig)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, loaded := c.m.LoadOrStore(sig, e); loaded {
+	if old, loaded := c.m.LoadOrStore(sig, e); loaded {
+		if old.(*cachedToken[V]).key != key {
+			c.m.CompareAndSwap(sig, old, e)
+		}
 		return
 	}
 	if r.n == len(r.keys) {
@@ -135,18 +139,29 @@ func (c *tokenCache[V]) len() int {
 	return n
 }
 
-// cached returns the claims of token if the verified-token cache holds it.
-func (v *Verifier) cached(token string) (*Claims, bool) {
+// cached returns the entry of token if the verified-token cache holds it.
+func (v *Verifier) cached(token string) (*cachedToken[*Claims], bool) {
 	if v.cache == nil {
 		return nil, false
 	}
 	return v.cache.get(token)
 }
 
-// remember adds a verified token to the cache, when there is one.
-func (v *Verifier) remember(token string, c *Claims) {
+// keyCurrent reports whether the key that verified a cached token would
+// still be used to verify it: the static key always is; a JWKS key while
+// the current key set holds that very key and is within JWKSMaxStaleness.
+// A token whose key is not current is verified again, in full.
+func (v *Verifier) keyCurrent(key *verifyKey, now time.Time) bool {
+	if key == v.staticKey {
+		return key != nil
+	}
+	return v.remote != nil && v.remote.current(key, now)
+}
+
+// remember adds a token verified with key to the cache, when there is one.
+func (v *Verifier) remember(token string, c *Claims, key *verifyKey) {
 	if v.cache != nil {
-		v.cache.add(token, c)
+		v.cache.add(token, c, key)
 	}
 }
 
