@@ -1,6 +1,10 @@
 // Package redisstore is a [clerkauth.RevocationStore] shared by every replica
 // of a service through Redis, so that revoking a session on one replica
-// rejects its tokens on all of them at once.
+// rejects its tokens on all of them at once; and a
+// [clerkauth.MachineTokenCache], [MachineCache], through which the replicas
+// share the verification of opaque machine tokens, so that the fleet asks
+// Clerk about a token about once per Config.MachineTokenCacheTTL rather than
+// once per replica (see [MachineCache]).
 //
 // Each [Store] keeps a local set of revoked session IDs and answers
 // IsRevoked from it alone: the hot path of every request never touches the

@@ -1,0 +1,51 @@
+package redisstore_test
+
+import (
+	"context"
+	"log"
+	"net/http"
+
+	"github.com/clerkauth/clerkauth"
+	"github.com/clerkauth/clerkauth/redisstore"
+	"github.com/redis/go-redis/v9"
+)
+
+// A fleet of replicas shares the verification of opaque machine tokens
+// (API keys here) through Redis, and forgets a key revoked by ID on every
+// replica at once. (Compiled, not run: it needs a Redis and a Clerk
+// instance.)
+func ExampleNewMachineCache() {
+	ctx := context.Background()
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer client.Close()
+	mc, err := redisstore.NewMachineCache(ctx, client, redisstore.MachineCacheOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer mc.Close()
+
+	cfg := clerkauth.ConfigFromEnv() // CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY
+	cfg.MachineTokenCache = mc
+	v, err := clerkauth.NewVerifier(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+	m, err := clerkauth.NewMiddleware(v, clerkauth.MiddlewareOptions{
+		AcceptsToken: []clerkauth.TokenKind{clerkauth.TokenKindAPIKey},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	// Called by your admin tool after revoking a key through Clerk:
+	mux.HandleFunc("POST /admin/forget/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if err := v.ForgetMachineTokenID(r.Context(), r.PathValue("id")); err != nil {
+			http.Error(w, "retry", http.StatusServiceUnavailable)
+		}
+	})
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", mux))
+}
