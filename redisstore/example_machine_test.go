@@ -39,13 +39,14 @@ func ExampleNewMachineCache() {
 	}
 	defer m.Close()
 
-	mux := http.NewServeMux()
-	mux.Handle("/api/", m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
-	// Called by your admin tool after revoking a key through Clerk:
-	mux.HandleFunc("POST /admin/forget/{id}", func(w http.ResponseWriter, r *http.Request) {
-		if err := v.ForgetMachineTokenID(r.Context(), r.PathValue("id")); err != nil {
-			http.Error(w, "retry", http.StatusServiceUnavailable)
-		}
-	})
-	log.Fatal(http.ListenAndServe("127.0.0.1:8080", mux))
+	// Call this where your application revokes a key (say, its admin
+	// tool after clerkauth's API key client or Clerk's dashboard): every
+	// replica stops accepting it at once. An error means "retry".
+	revoked := func(ctx context.Context, keyID string) error {
+		return v.ForgetMachineTokenID(ctx, keyID)
+	}
+	_ = revoked
+
+	api := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", api))
 }
