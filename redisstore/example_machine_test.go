@@ -40,7 +40,7 @@ func ExampleNewMachineCache() {
 	defer m.Close()
 
 	// Call this where your application revokes a key (say, its admin
-	// tool after clerkauth's API key client or Clerk's dashboard): every
+	// tool, after a revocation in Clerk's dashboard or API): every
 	// replica stops accepting it at once. An error means "retry".
 	revoked := func(ctx context.Context, keyID string) error {
 		return v.ForgetMachineTokenID(ctx, keyID)
