@@ -131,7 +131,7 @@ func (o *opaqueVerifier) confirmShared(ctx context.Context, key [sha256.Size]byt
 	}
 	if o.fleet.leaser != nil && !strict && o.ttl > 0 {
 		name := sharedKey(key)
-		mt, err, answered := o.awaitLease(ctx, key, name, kind)
+		mt, answered, err := o.awaitLease(ctx, key, name, kind)
 		if answered {
 			return mt, err
 		}
@@ -157,11 +157,11 @@ func (o *opaqueVerifier) confirmShared(ctx context.Context, key [sha256.Size]byt
 // lease.
 var errNoLease = errors.New("clerkauth: no lease")
 
-// awaitLease returns the answer another replica stored, with answered
-// set; else it returns a nil error once this Verifier holds the lease, or
-// errNoLease when it must ask Clerk without it (the wait is over, the
-// cache fails).
-func (o *opaqueVerifier) awaitLease(ctx context.Context, key [sha256.Size]byte, name string, kind TokenKind) (mt *MachineToken, err error, answered bool) {
+// awaitLease returns the verdict another replica stored (mt or err),
+// with answered set; else it returns a nil error once this Verifier holds
+// the lease, or errNoLease when it must ask Clerk without it (the wait is
+// over, the cache fails).
+func (o *opaqueVerifier) awaitLease(ctx context.Context, key [sha256.Size]byte, name string, kind TokenKind) (mt *MachineToken, answered bool, err error) {
 	deadline := time.NewTimer(fleetLeaseWait)
 	defer deadline.Stop()
 	pause := fleetPollMin
@@ -169,28 +169,28 @@ func (o *opaqueVerifier) awaitLease(ctx context.Context, key [sha256.Size]byte, 
 		taken, lerr := o.tryLease(ctx, name)
 		// Look after the lease is taken too: its last holder stored its
 		// answer before giving it back.
-		if mt, err, ok := o.sharedAnswer(ctx, key, kind); ok {
+		if mt, ok, err := o.sharedAnswer(ctx, key, kind); ok {
 			if taken {
 				_ = o.fleet.leaser.Unlease(context.WithoutCancel(ctx), name)
 				o.fleet.holding.Add(-1)
 			}
-			return mt, err, true
+			return mt, true, err
 		}
 		switch {
 		case lerr != nil:
-			return nil, errNoLease, false
+			return nil, false, errNoLease
 		case taken:
-			return nil, nil, false
+			return nil, false, nil
 		}
 		t := time.NewTimer(pause)
 		select {
 		case <-t.C:
 		case <-deadline.C:
 			t.Stop()
-			return nil, errNoLease, false
+			return nil, false, errNoLease
 		case <-ctx.Done():
 			t.Stop()
-			return nil, errNoLease, false // the flight reports the context's end
+			return nil, false, errNoLease // the flight reports the context's end
 		}
 		pause = min(2*pause, fleetPollMax)
 	}
@@ -214,15 +214,15 @@ func (o *opaqueVerifier) tryLease(ctx context.Context, name string) (bool, error
 
 // sharedAnswer returns the verdict about the token of key that the caches
 // hold now, if any.
-func (o *opaqueVerifier) sharedAnswer(ctx context.Context, key [sha256.Size]byte, kind TokenKind) (*MachineToken, error, bool) {
+func (o *opaqueVerifier) sharedAnswer(ctx context.Context, key [sha256.Size]byte, kind TokenKind) (*MachineToken, bool, error) {
 	now := o.now()
 	if mt, ok := o.cached(ctx, key, kind, now); ok {
-		return mt, nil, true
+		return mt, true, nil
 	}
 	if until, ok := o.refused.Get(key); ok && now.Before(until) {
-		return nil, verr(ReasonTokenInvalid, "Clerk did not confirm the token (remembered)"), true
+		return nil, true, verr(ReasonTokenInvalid, "Clerk did not confirm the token (remembered)")
 	}
-	return nil, nil, false
+	return nil, false, nil
 }
 
 // shareRefusal stores a refusal in the shared cache for negativeTTL.
