@@ -94,7 +94,10 @@ type Config struct {
 	// machine tokens, shared by replicas (a Redis store, say); the
 	// Verifier keeps its own in-process cache in front of it. Default
 	// none. Whoever can write to it can make tokens valid: protect it as
-	// the secret key.
+	// the secret key. A cache that is also a MachineTokenLeaser or a
+	// MachineTokenWatcher (redisstore.MachineCache is both) makes the
+	// fleet ask Clerk about a token about once per MachineTokenCacheTTL,
+	// and spreads ForgetMachineToken to every replica.
 	MachineTokenCache MachineTokenCache
 
 	// MachineVerifyRate and MachineVerifyBurst bound the calls to Clerk's
