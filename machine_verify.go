@@ -67,8 +67,11 @@ func (v *Verifier) verifyMachine(ctx context.Context, token string, class tokenC
 // ForgetMachineToken drops an opaque machine token from the Verifier's
 // cache and from Config.MachineTokenCache, so that its next use asks
 // Clerk: call it after revoking the token. Other replicas' in-process
-// caches keep it until their MachineTokenCacheTTL passes. The error is
-// the shared cache's.
+// caches drop it too when the shared cache is a [MachineTokenWatcher]
+// (redisstore.MachineCache is); otherwise they keep it until their
+// MachineTokenCacheTTL passes. Knowing only the token's ID, use
+// [Verifier.ForgetMachineTokenID]. The error is the shared cache's:
+// retry.
 func (v *Verifier) ForgetMachineToken(ctx context.Context, token string) error {
 	if token == "" {
 		return fmt.Errorf("%w: empty token", ErrInvalidArgument)
