@@ -173,6 +173,7 @@ func TestMachineCacheFleet(t *testing.T) {
 	probe := make(chan struct{})
 	var acceptedLate atomic.Int64
 	var lastLate [replicas]atomic.Int64     // ns from the revocation to the last late acceptance
+	var probedLate [replicas]atomic.Int64   // requests begun more than 100 ms after it
 	var refusedAfter [replicas]atomic.Int64 // ns from ForgetMachineTokenID's return to the first refusal
 	var pwg sync.WaitGroup
 	for i, v := range shared {
@@ -188,9 +189,12 @@ func TestMachineCacheFleet(t *testing.T) {
 				at := revokedAt.Load()
 				switch {
 				case at == 0:
-				case err == nil && began > at+int64(100*time.Millisecond):
+				case began > at+int64(100*time.Millisecond) && err == nil:
 					acceptedLate.Add(1)
 					lastLate[i].Store(began - at)
+					fallthrough
+				case began > at+int64(100*time.Millisecond):
+					probedLate[i].Add(1)
 				case err != nil && began >= at:
 					refusedAfter[i].CompareAndSwap(0, time.Now().UnixNano()-at)
 				}
@@ -213,20 +217,23 @@ func TestMachineCacheFleet(t *testing.T) {
 	t.Logf("shared (Redis): %d replicas x %d requests in flight x %d keys, TTL %v, %v: %d verify calls; answers: %s",
 		replicas, workers, nkeys, ttl, run, sharedCalls, &tl)
 
-	// The revocation: every replica refused key 0 within 100 ms.
+	// The revocation: no replica accepted key 0 in a request begun more
+	// than 100 ms after ForgetMachineTokenID returned. How soon each
+	// answered its first refusal is logged: it adds the time of that
+	// request (a call to Clerk), which a loaded machine stretches.
 	var worst time.Duration
 	for i := range refusedAfter {
 		d := time.Duration(refusedAfter[i].Load())
 		require.NotZero(t, d, "replica %d refused the revoked key", i)
+		require.Positive(t, probedLate[i].Load(), "replica %d was asked after the 100 ms", i)
 		worst = max(worst, d)
 	}
-	t.Logf("revoked key refused by all %d replicas at most %v after ForgetMachineTokenID returned", replicas, worst)
+	t.Logf("revoked key: first refusal answered by all %d replicas at most %v after ForgetMachineTokenID returned", replicas, worst)
 	for i := range lastLate {
 		if d := lastLate[i].Load(); d != 0 {
 			t.Logf("replica %d accepted the revoked key until %v after the revocation", i, time.Duration(d))
 		}
 	}
-	assert.Less(t, worst, 100*time.Millisecond)
 	assert.Zero(t, acceptedLate.Load(), "revoked key accepted more than 100 ms after ForgetMachineTokenID returned")
 
 	// Per-process phase, same load.
