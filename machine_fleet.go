@@ -236,10 +236,10 @@ func (o *opaqueVerifier) shareRefusal(ctx context.Context, key [sha256.Size]byte
 
 // shareIndex records, next to a confirmed token's entry, which entry
 // holds the token of its ID, so that ForgetMachineTokenID finds it. A
-// token forgotten while its call was in flight is dropped again instead:
-// the answer may predate the revocation.
+// token forgotten (by key or by ID) while its call was in flight is
+// dropped again instead: the answer may predate the revocation.
 func (o *opaqueVerifier) shareIndex(ctx context.Context, key [sha256.Size]byte, mt *MachineToken, began time.Time) {
-	if o.forgottenSince(key, began) {
+	if o.forgottenSince(key, mt, began) {
 		_ = o.forgetKey(ctx, key)
 		return
 	}
@@ -251,48 +251,53 @@ func (o *opaqueVerifier) shareIndex(ctx context.Context, key [sha256.Size]byte, 
 	if ttl <= 0 {
 		return
 	}
-	if err := o.shared.Set(ctx, idKey(&o.hasher, mt.ID), []byte(sharedKey(key)), ttl); err != nil {
+	if err := o.shared.Set(ctx, sharedKey(o.idSum(mt.ID)), []byte(sharedKey(key)), ttl); err != nil {
 		o.log(slog.LevelDebug, "clerkauth: machine token cache write failed", slog.String("error", err.Error()))
 	}
 }
 
-// forgottenSince reports whether the token of key was forgotten at or
-// after t: an answer about it obtained since t may predate its
-// revocation, and is not cached.
-func (o *opaqueVerifier) forgottenSince(key [sha256.Size]byte, t time.Time) bool {
-	at, ok := o.fleet.forgotten.Get(key)
-	return ok && !at.Before(t)
+// forgottenSince reports whether mt, the token of key, was forgotten by
+// key or by ID at or after t: an answer about it obtained since t may
+// predate its revocation, and is not cached.
+func (o *opaqueVerifier) forgottenSince(key [sha256.Size]byte, mt *MachineToken, t time.Time) bool {
+	for _, k := range [...][sha256.Size]byte{key, o.idSum(mt.ID)} {
+		if at, ok := o.fleet.forgotten.Get(k); ok && !at.Before(t) {
+			return true
+		}
+	}
+	return false
 }
 
-// distrustsShared reports whether an entry about the token of key read
-// from the shared cache at t may be stale: the token was forgotten since
-// t - MachineTokenCacheTTL. A replica whose call to Clerk was in flight
+// distrustsShared reports whether mt, the token of key, read from the
+// shared cache at t, may be stale: it was forgotten since t -
+// MachineTokenCacheTTL. A replica whose call to Clerk was in flight
 // during the revocation may have stored an answer predating it (it drops
 // it again once it learns of the revocation, but a reader may have read
 // it in between); such an entry lives at most the TTL. For that long, this
 // Verifier asks Clerk itself about the token: one call per replica per
 // revocation.
-func (o *opaqueVerifier) distrustsShared(key [sha256.Size]byte, t time.Time) bool {
-	return o.forgottenSince(key, t.Add(-o.ttl))
+func (o *opaqueVerifier) distrustsShared(key [sha256.Size]byte, mt *MachineToken, t time.Time) bool {
+	return o.forgottenSince(key, mt, t.Add(-o.ttl))
 }
 
-// idKey is the shared cache key of the index entry of a token ID. No
-// token starts with a NUL byte, so it names no token's entry.
-func idKey(h *tokenHasher, id string) string {
-	return sharedKey(h.sum("\x00id\x00" + id))
+// idSum is the hash naming the index entry of a token ID in the shared
+// cache, and the ID in deletions. No token starts with a NUL byte, so it
+// names no token's entry.
+func (o *opaqueVerifier) idSum(id string) [sha256.Size]byte {
+	return o.hasher.sum("\x00id\x00" + id)
 }
 
 // forgetToken drops the token of key from every cache, with the index
 // entry of its ID when this Verifier knows the ID.
 func (o *opaqueVerifier) forgetToken(ctx context.Context, key [sha256.Size]byte) error {
 	e, known := o.local.Peek(key)
-	if err := o.forgetKey(ctx, key); err != nil || !known || o.shared == nil {
+	if err := o.forgetKey(ctx, key); err != nil || !known {
 		return err
 	}
-	return o.shared.Delete(ctx, idKey(&o.hasher, e.mt.ID))
+	return o.forgetKey(ctx, o.idSum(e.mt.ID))
 }
 
-// forgetKey drops the token of key from this Verifier and from the shared
+// forgetKey drops the entry of key from this Verifier and from the shared
 // cache (which tells the other replicas, if it is a MachineTokenWatcher).
 func (o *opaqueVerifier) forgetKey(ctx context.Context, key [sha256.Size]byte) error {
 	o.forgetLocal(key)
@@ -302,15 +307,32 @@ func (o *opaqueVerifier) forgetKey(ctx context.Context, key [sha256.Size]byte) e
 	return o.shared.Delete(ctx, sharedKey(key))
 }
 
-// forgetLocal drops the token of key from the in-process caches, and
-// remembers when, so that a call in flight for it is not cached.
+// forgetLocal drops the token of key from the in-process cache, and
+// remembers when, so that an answer obtained before is not cached. key
+// may be an ID's (idSum): nothing is cached under it, but the time is
+// remembered all the same.
 func (o *opaqueVerifier) forgetLocal(key [sha256.Size]byte) {
 	o.fleet.forgotten.Add(key, time.Now())
 	o.local.Remove(key)
 }
 
+// forgetLocalID drops from the in-process cache the tokens whose ID, or
+// whose ID's hash, is given, and returns their keys.
+func (o *opaqueVerifier) forgetLocalID(match func(mt *MachineToken) bool) [][sha256.Size]byte {
+	var keys [][sha256.Size]byte
+	for _, key := range o.local.Keys() {
+		if e, ok := o.local.Peek(key); ok && match(e.mt) {
+			o.forgetLocal(key)
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
+
 // forgetWatched is the callback a MachineTokenWatcher calls with the key
-// of an entry deleted anywhere in the fleet, or "" for every entry.
+// of an entry deleted anywhere in the fleet, or "" for every entry. A key
+// this Verifier holds no token under may be an ID's: the tokens of that
+// ID are dropped (rare: deletions follow revocations).
 func (o *opaqueVerifier) forgetWatched(name string) {
 	if name == "" {
 		o.local.Purge()
@@ -318,36 +340,42 @@ func (o *opaqueVerifier) forgetWatched(name string) {
 	}
 	var key [sha256.Size]byte
 	if n, err := hex.Decode(key[:], []byte(name)); err != nil || n != len(key) {
-		return // an index entry or a foreign key: nothing cached under it
+		return // a foreign key: nothing cached under it
+	}
+	if o.local.Contains(key) {
+		o.forgetLocal(key)
+		return
 	}
 	o.forgetLocal(key)
+	o.forgetLocalID(func(mt *MachineToken) bool { return o.idSum(mt.ID) == key })
 }
 
-// forgetID drops the token whose ID is id from every cache.
+// forgetID drops the token whose ID is id from every cache. It always
+// deletes the ID's index entry, so that every replica learns the ID is
+// forgotten even when no cache holds the token now: an answer about it
+// from a call in flight is then not cached.
 func (o *opaqueVerifier) forgetID(ctx context.Context, id string) error {
-	for _, key := range o.local.Keys() {
-		if e, ok := o.local.Peek(key); ok && e.mt.ID == id {
-			if err := o.forgetKey(ctx, key); err != nil {
-				return err
-			}
+	idk := o.idSum(id)
+	o.forgetLocal(idk)
+	for _, key := range o.forgetLocalID(func(mt *MachineToken) bool { return mt.ID == id }) {
+		if err := o.forgetKey(ctx, key); err != nil {
+			return err
 		}
 	}
 	if o.shared == nil {
 		return nil
 	}
-	index := idKey(&o.hasher, id)
-	b, err := o.shared.Get(ctx, index)
-	if err != nil || b == nil {
+	b, err := o.shared.Get(ctx, sharedKey(idk))
+	if err != nil {
 		return err
 	}
 	var key [sha256.Size]byte
-	if n, err := hex.Decode(key[:], b); err != nil || n != len(key) {
-		return o.shared.Delete(ctx, index) // not one we wrote: drop it
+	if n, err := hex.Decode(key[:], b); err == nil && n == len(key) {
+		if err := o.forgetKey(ctx, key); err != nil {
+			return err
+		}
 	}
-	if err := o.forgetKey(ctx, key); err != nil {
-		return err
-	}
-	return o.shared.Delete(ctx, index)
+	return o.forgetKey(ctx, idk)
 }
 
 // ForgetMachineTokenID drops the opaque machine token (or API key) whose

@@ -3,6 +3,7 @@ package clerkauth
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -274,4 +275,48 @@ func TestFleetWatchStopsOnClose(t *testing.T) {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	assert.Empty(t, shared.watchers)
+}
+
+// TestFleetForgetIDWithoutIndex: forgetting an ID that no cache can map
+// to a token (its entry written after the look-up, by a call in flight)
+// still reaches every replica: the answer in flight is not cached, a
+// replica holding the token drops it, and the others distrust the shared
+// entry for a TTL.
+func TestFleetForgetIDWithoutIndex(t *testing.T) {
+	id := "ak_" + strings.Repeat("c", 32) // apiKeyAnswer's
+	t.Run("a call in flight", func(t *testing.T) {
+		e := newMachineEnv(t)
+		shared := newFleetCache()
+		a, b := replicaOf(t, e, shared.view()), replicaOf(t, e, shared.view())
+		gate := make(chan struct{})
+		e.api.set(func(f *fakeVerify) { f.gate = gate })
+		done := make(chan error, 1)
+		go func() { _, err := a.VerifyMachineToken(context.Background(), goodAPIKey); done <- err }()
+		require.Eventually(t, func() bool { return e.api.calls.Load() == 1 }, 5*time.Second, time.Millisecond)
+		require.NoError(t, b.ForgetMachineTokenID(t.Context(), id))
+		close(gate)
+		require.NoError(t, <-done, "the request in flight gets its answer")
+		assert.Zero(t, shared.len(), "not shared")
+		_, err := a.VerifyMachineToken(t.Context(), goodAPIKey)
+		require.NoError(t, err)
+		assert.EqualValues(t, 2, e.api.calls.Load(), "nor cached by A")
+	})
+	t.Run("an entry without index", func(t *testing.T) {
+		e := newMachineEnv(t)
+		shared := newFleetCache()
+		a, b, c := replicaOf(t, e, shared.view()), replicaOf(t, e, shared.view()), replicaOf(t, e, shared.view())
+		_, err := a.VerifyMachineToken(t.Context(), goodAPIKey)
+		require.NoError(t, err)
+		shared.mu.Lock()
+		delete(shared.m, sharedKey(a.opaque.idSum(id))) // lost, and no replica told
+		shared.mu.Unlock()
+		require.NoError(t, b.ForgetMachineTokenID(t.Context(), id))
+		require.Equal(t, 1, shared.len(), "the entry could not be found")
+		for name, v := range map[string]*Verifier{"A, which held it": a, "C, which reads the shared entry": c} {
+			calls := e.api.calls.Load()
+			_, err = v.VerifyMachineToken(t.Context(), goodAPIKey)
+			require.NoError(t, err)
+			assert.Equal(t, calls+1, e.api.calls.Load(), "%s asks Clerk", name)
+		}
+	})
 }

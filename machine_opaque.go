@@ -201,7 +201,7 @@ func (o *opaqueVerifier) cached(ctx context.Context, key [sha256.Size]byte, kind
 		return nil, false
 	}
 	mt, until, err := decodeShared(b, kind, now)
-	if err != nil || mt.expiredAt(now, o.leeway) || o.distrustsShared(key, asked) {
+	if err != nil || mt.expiredAt(now, o.leeway) || o.distrustsShared(key, mt, asked) {
 		return nil, false
 	}
 	o.local.Add(key, confirmedToken{mt: mt, until: minTime(until, now.Add(o.ttl))})

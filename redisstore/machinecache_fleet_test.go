@@ -218,23 +218,26 @@ func TestMachineCacheFleet(t *testing.T) {
 		replicas, workers, nkeys, ttl, run, sharedCalls, &tl)
 
 	// The revocation: no replica accepted key 0 in a request begun more
-	// than 100 ms after ForgetMachineTokenID returned. How soon each
-	// answered its first refusal is logged: it adds the time of that
-	// request (a call to Clerk), which a loaded machine stretches.
-	var worst time.Duration
-	for i := range refusedAfter {
-		d := time.Duration(refusedAfter[i].Load())
-		require.NotZero(t, d, "replica %d refused the revoked key", i)
-		require.Positive(t, probedLate[i].Load(), "replica %d was asked after the 100 ms", i)
-		worst = max(worst, d)
-	}
-	t.Logf("revoked key: first refusal answered by all %d replicas at most %v after ForgetMachineTokenID returned", replicas, worst)
+	// than 100 ms after ForgetMachineTokenID returned, and each refuses it
+	// now. How soon each answered its first refusal is logged: it adds the
+	// time of that request (a call to Clerk, or a wait for another
+	// replica's), which a loaded machine stretches.
+	assert.Zero(t, acceptedLate.Load(), "revoked key accepted more than 100 ms after ForgetMachineTokenID returned")
 	for i := range lastLate {
 		if d := lastLate[i].Load(); d != 0 {
 			t.Logf("replica %d accepted the revoked key until %v after the revocation", i, time.Duration(d))
 		}
 	}
-	assert.Zero(t, acceptedLate.Load(), "revoked key accepted more than 100 ms after ForgetMachineTokenID returned")
+	var worst time.Duration
+	var late int64
+	for i, v := range shared {
+		_, err := v.VerifyMachineToken(bg, e.keys[0].Secret)
+		assert.ErrorIs(t, err, clerkauth.ErrInvalidToken, "replica %d", i)
+		worst = max(worst, time.Duration(refusedAfter[i].Load()))
+		late += probedLate[i].Load()
+	}
+	t.Logf("revoked key: %d requests begun 100 ms or more after ForgetMachineTokenID returned, all refused; first refusals answered at most %v after it returned",
+		late, worst)
 
 	// Per-process phase, same load.
 	before = e.verifyCalls()

@@ -2,7 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"sync"
 	"testing"
@@ -111,9 +110,10 @@ func TestMachineCacheRedisKilled(t *testing.T) {
 }
 
 // TestMachineCacheCluster runs the shared cache on a real 3-master Redis
-// Cluster: replicas missing the same keys at once make one call per key
+// Cluster: replicas missing the same key at once make one call per key
 // between them, the entries spread over every master, and a key forgotten
-// through one replica is refused by all of them within 100 ms.
+// through one replica is refused by all of them 100 ms after
+// ForgetMachineTokenID returned.
 func TestMachineCacheCluster(t *testing.T) {
 	t.Parallel()
 	const replicas, nkeys = 3, 30
@@ -126,19 +126,24 @@ func TestMachineCacheCluster(t *testing.T) {
 		vs = append(vs, e.replica(t, mc, time.Minute))
 	}
 
-	var wg sync.WaitGroup
+	// Five keys at a time, each asked by every replica at once: waiters
+	// give up on a lease holder after a second, and a burst of 90 calls
+	// under -race, beside the other tests, can take that long.
 	var tl tally
-	for _, v := range vs {
-		for _, k := range e.keys {
-			wg.Go(func() {
-				began := time.Now()
-				_, err := v.VerifyMachineToken(bg, k.Secret)
-				tl.add(err, time.Since(began))
-			})
+	for batch := range nkeys / 5 {
+		var wg sync.WaitGroup
+		for _, v := range vs {
+			for _, k := range e.keys[batch*5 : batch*5+5] {
+				wg.Go(func() {
+					began := time.Now()
+					_, err := v.VerifyMachineToken(bg, k.Secret)
+					tl.add(err, time.Since(began))
+				})
+			}
 		}
+		wg.Wait()
 	}
-	wg.Wait()
-	t.Logf("%d replicas x %d keys at once on the cluster: %d verify calls; answers: %s", replicas, nkeys, e.verifyCalls(), &tl)
+	t.Logf("%d replicas x %d keys, each asked by every replica at once, on the cluster: %d verify calls; answers: %s", replicas, nkeys, e.verifyCalls(), &tl)
 	assert.Equal(t, int64(replicas*nkeys), tl.ok.Load())
 	assert.LessOrEqual(t, e.verifyCalls(), nkeys+nkeys/10, "one call per key, 10% slack")
 
@@ -158,16 +163,16 @@ func TestMachineCacheCluster(t *testing.T) {
 	}
 
 	require.NoError(t, e.srv.RevokeAPIKey(e.keys[0].ID, ""))
-	at := time.Now()
 	require.NoError(t, vs[1].ForgetMachineTokenID(bg, e.keys[0].ID))
+	at := time.Now()
 	for i, v := range vs {
-		eventually(t, time.Second, "replica refuses the forgotten key", func() bool {
-			_, err := v.VerifyMachineToken(bg, e.keys[0].Secret)
-			return errors.Is(err, clerkauth.ErrInvalidToken)
-		})
-		took := time.Since(at)
-		t.Logf("replica %d refuses the revoked key %v after ForgetMachineTokenID", i, took)
-		assert.Less(t, took, 100*time.Millisecond)
+		_, err := v.VerifyMachineToken(bg, e.keys[0].Secret)
+		t.Logf("replica %d, %v after ForgetMachineTokenID returned: %v", i, time.Since(at), err)
+	}
+	time.Sleep(time.Until(at.Add(100 * time.Millisecond)))
+	for i, v := range vs {
+		_, err := v.VerifyMachineToken(bg, e.keys[0].Secret)
+		assert.ErrorIs(t, err, clerkauth.ErrInvalidToken, "replica %d, 100 ms after ForgetMachineTokenID returned", i)
 	}
 	_, err := vs[2].VerifyMachineToken(bg, e.keys[1].Secret)
 	assert.NoError(t, err, "other keys unaffected")
