@@ -4,17 +4,21 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // This file is the middleware's authentication decision, apart from any
-// transport: Middleware.Handler is its net/http adapter, and adapters for
-// other frameworks fill a credentials from their own request type, call
-// decide, and answer a failure with renderError (respond.go) or their
-// ErrorHandler, as Go's http.CrossOriginProtection separates Check from
-// Handler.
+// transport. Its exported face is Middleware.Authenticate (authenticate.go):
+// Middleware.Handler and the adapters of other frameworks (clerkgin,
+// clerkecho, clerkfiber) all fill a Credentials, which becomes the
+// credentials below in one place (Credentials.credentials), call decide
+// through Authenticate, and answer a failure with RenderError (respond.go)
+// or their ErrorHandler, as Go's http.CrossOriginProtection separates Check
+// from Handler. A rule that needs another part of the request reads it
+// through in.get (any header) or a new field filled from Credentials.
 
 // credentials is what the decision needs from a request, whatever carries
-// it.
+// it. It is built only by Credentials.credentials.
 type credentials struct {
 	// authorization holds the value of every Authorization header, in
 	// order: more than one is malformed.
@@ -24,27 +28,26 @@ type credentials struct {
 	source requestSource
 	// method is the request method.
 	method string
+	// host is the request's host (net/http's Request.Host, HTTP/2's
+	// :authority), "" when unknown.
+	host string
+	// volatile reports that the strings above alias memory the transport
+	// reuses once the request is answered: decide copies the token.
+	volatile bool
 	// custom, when set, is the MiddlewareOptions.TokenExtractor bound to the
 	// request: it replaces the Authorization header and the cookies.
 	custom func() (string, error)
 }
 
-// requestSource is a transport's view of a request's cookies and headers.
-// An implementation should be pointer-shaped (as *httpRequest is), so that
-// storing it in credentials does not allocate.
-type requestSource interface {
-	// cookie returns the value of the first cookie named name, and whether
-	// there is one.
-	cookie(name string) (string, bool)
-	// header returns the first value of a request header such as Origin,
-	// Sec-Fetch-Site or Access-Control-Request-Method, "" when absent.
-	header(name string) string
-}
+// requestSource is a transport's view of a request's cookies and headers:
+// the exported CredentialSource, which adapters implement.
+type requestSource = CredentialSource
 
 // httpRequest is the requestSource of a net/http request.
 type httpRequest http.Request
 
-func (r *httpRequest) cookie(name string) (string, bool) {
+// Cookie returns the value of r's first cookie named name.
+func (r *httpRequest) Cookie(name string) (string, bool) {
 	c, err := (*http.Request)(r).Cookie(name)
 	if err != nil {
 		return "", false
@@ -52,14 +55,15 @@ func (r *httpRequest) cookie(name string) (string, bool) {
 	return c.Value, true
 }
 
-func (r *httpRequest) header(name string) string { return r.Header.Get(name) }
+// Get returns the first value of r's header name.
+func (r *httpRequest) Get(name string) string { return r.Header.Get(name) }
 
 // get returns the named header, "" when absent or unknown.
 func (in *credentials) get(name string) string {
 	if in.source == nil {
 		return ""
 	}
-	return in.source.header(name)
+	return in.source.Get(name)
 }
 
 // passesPreflight reports whether the request is a CORS preflight (OPTIONS
@@ -81,6 +85,9 @@ func (m *Middleware) decide(ctx context.Context, in credentials) (authState, err
 	}
 	if token == "" {
 		return st, verr(ReasonTokenMissing, "no session token")
+	}
+	if in.volatile {
+		token = strings.Clone(token) // kept in the state, caches and calls
 	}
 	c, err := m.verify(ctx, token)
 	if err != nil {
@@ -108,7 +115,7 @@ func (m *Middleware) extract(in credentials) (token string, fromHeader bool, err
 	if err != nil || tok != "" || !m.cookies || in.source == nil {
 		return tok, tok != "", err
 	}
-	return cookieToken(in.source.cookie, m.suffix), false, nil
+	return cookieToken(in.source.Cookie, m.suffix), false, nil
 }
 
 // passesSignedOut reports whether a failed request goes on signed out.

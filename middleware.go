@@ -164,6 +164,7 @@ type Middleware struct {
 	skip          func(*http.Request) bool
 	authPreflight bool
 	debug         bool
+	realm         string // sanitized, never empty
 	resp          *responder
 	sessions      *SessionsClient
 	fallback      *onlineFallback // nil when off
@@ -214,8 +215,9 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	if opts.PublishableKey != "" {
 		m.suffix = CookieSuffix(opts.PublishableKey)
 	}
+	m.realm = orDefault(opts.Realm, DefaultRealm)
 	if m.resp.handler == nil {
-		m.resp.handler = DefaultErrorHandler(opts.Realm)
+		m.resp.handler = DefaultErrorHandler(m.realm)
 	}
 	if m.sessions != nil {
 		m.active = newActiveChecker(m, orDefault(opts.ActiveSessionTTL, DefaultActiveSessionTTL))
@@ -268,44 +270,26 @@ func mustMiddleware(v *Verifier, opts MiddlewareOptions) *Middleware {
 
 // Handler returns next wrapped in authentication. Its signature fits
 // routers' Use methods (chi's r.Use(m.Handler)). It panics if next is nil.
-// It is the net/http adapter over the transport-neutral decision (decide.go).
+// It is the net/http adapter of the transport-neutral decision
+// ([Middleware.AuthenticateRequest]).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	if next == nil {
 		panic("clerkauth: Middleware.Handler: nil next handler")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if m.skip != nil && m.skip(r) {
+		d := m.AuthenticateRequest(r)
+		switch d.verdict {
+		case untouched:
 			next.ServeHTTP(w, r)
 			return
-		}
-		in := m.credentialsOf(r)
-		if m.passesPreflight(in) {
-			next.ServeHTTP(w, r)
+		case refused:
+			d.SetHeaders(w.Header())
+			m.resp.fail(w, r, d.Err())
 			return
 		}
-		addVary(w.Header())
-		st, err := m.decide(r.Context(), in)
-		m.setDebugHeaders(w, err)
-		if err != nil && !m.passesSignedOut(err) {
-			m.resp.fail(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(withAuthState(r.Context(), st)))
+		d.SetHeaders(w.Header())
+		next.ServeHTTP(w, r.WithContext(d.Context(r.Context())))
 	})
-}
-
-// credentialsOf reads r's credentials for decide. The lookups are lazy, so
-// a request pays only for what the decision reads.
-func (m *Middleware) credentialsOf(r *http.Request) credentials {
-	in := credentials{
-		authorization: r.Header.Values("Authorization"),
-		source:        (*httpRequest)(r),
-		method:        r.Method,
-	}
-	if m.extractor != nil {
-		in.custom = func() (string, error) { return m.extractor(r) }
-	}
-	return in
 }
 
 // varyCredentials is the Vary value of every response the middleware
@@ -321,20 +305,6 @@ func addVary(h http.Header) {
 		return
 	}
 	h.Add("Vary", "Authorization, Cookie")
-}
-
-// setDebugHeaders sets the DebugHeaders of a response to a request decided
-// with err.
-func (m *Middleware) setDebugHeaders(w http.ResponseWriter, err error) {
-	if !m.debug {
-		return
-	}
-	status, reason := debugValues(err)
-	h := w.Header()
-	h.Set("X-Clerk-Auth-Status", status)
-	if reason != "" {
-		h.Set("X-Clerk-Auth-Reason", reason)
-	}
 }
 
 // verify verifies token networklessly, then online when that cannot decide
