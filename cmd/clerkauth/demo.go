@@ -247,7 +247,7 @@ Serving until interrupted (Ctrl-C).
 func (c *demoCmd) runReal(ctx context.Context, e env, cfg clerkauth.Config) int {
 	app, err := newDemoApp(cfg)
 	if err != nil {
-		return e.errorf(exitUsage, "demo", "configuration error: %v", err)
+		return e.errorf(exitUsage, "demo", "%s", errText(err))
 	}
 	defer app.close()
 	if err := app.verifier.Warm(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ func runVerify(ctx context.Context, e env, args []string) int {
 	fs := newFlagSet(e, "clerkauth verify", verifyUsage)
 	c.register(fs)
 	fs.BoolVar(&c.json, "json", false, "print the result as one JSON object, valid or not")
-	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "give up fetching keys after this `duration`")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "give up after this `duration`, the fetch of the signing keys included")
 	pos, code, ok := fs.parse(args)
 	if !ok {
 		return code
@@ -62,7 +63,7 @@ func runVerify(ctx context.Context, e env, args []string) int {
 	}
 	cfg, err := c.config()
 	if err != nil {
-		return e.errorf(exitUsage, "verify", "%v", err)
+		return e.errorf(exitUsage, "verify", "%s", errText(err))
 	}
 	return c.verify(ctx, e, cfg, token)
 }
@@ -90,14 +91,19 @@ func readToken(arg string, stdin io.Reader) (string, error) {
 
 func (c *verifyCmd) verify(ctx context.Context, e env, cfg clerkauth.Config, token string) int {
 	cfg.TokenCacheSize = -1
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel() // before v.Close, which waits for a fetch still running
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = operationClient(ctx)
+	}
 	v, err := clerkauth.NewVerifier(cfg)
 	if err != nil {
-		return e.errorf(exitUsage, "verify", "configuration error: %v", err)
+		return e.errorf(exitUsage, "verify", "%s", errText(err))
 	}
 	defer v.Close()
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	done := e.progress("verify", fmt.Sprintf("fetching the signing keys (giving up after %v)", c.timeout))
 	claims, err := v.Verify(ctx, token)
+	done()
 	if err == nil {
 		if c.json {
 			writeJSON(e.stdout, map[string]any{"status": "valid", "claims": newClaimsJSON(claims)})
@@ -132,7 +138,30 @@ func (c *verifyCmd) reportFailure(e env, err error) int {
 		return code
 	}
 	if code == exitUndecided {
-		return e.errorf(code, "verify", "could not decide: %s: %s", out.Reason, err)
+		return e.errorf(code, "verify", "could not decide: %s: %s", out.Reason, errText(err))
 	}
 	return e.errorf(code, "verify", "invalid token: %s: %s", out.Reason, out.Message)
+}
+
+// operationClient returns the HTTP client of a verification bounded by
+// ctx (--timeout): its requests run under ctx rather than under the
+// library's own fixed limit on a key fetch (10 s), which would otherwise
+// cut a longer --timeout short. Like the library's default client, it never
+// follows a redirect.
+func operationClient(ctx context.Context) *http.Client {
+	return &http.Client{
+		Transport:     operationTransport{ctx: ctx, base: http.DefaultTransport},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// operationTransport sends each request under ctx instead of the
+// request's own context.
+type operationTransport struct {
+	ctx  context.Context
+	base http.RoundTripper
+}
+
+func (t operationTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return t.base.RoundTrip(r.WithContext(t.ctx))
 }
