@@ -3,10 +3,10 @@ package clerkauth
 import (
 	"crypto/sha1"
 	"encoding/base64"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -173,7 +173,8 @@ type Config struct {
 // SDKs use: CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, CLERK_JWT_KEY,
 // CLERK_API_URL, CLERK_API_VERSION, CLERK_JWKS_URL and
 // CLERK_AUTHORIZED_PARTIES (a comma-separated list). It does not validate:
-// [NewVerifier] does.
+// [NewVerifier] does, and its [*ConfigError] names the variable that holds
+// a faulty value.
 func ConfigFromEnv() Config {
 	return configFromLookup(os.LookupEnv)
 }
@@ -208,9 +209,9 @@ func splitList(s string) []string {
 func (cfg Config) withDefaults() (Config, error) {
 	switch {
 	case cfg.Leeway < 0:
-		return cfg, fmt.Errorf("%w: negative leeway %v", ErrInvalidConfig, cfg.Leeway)
+		return cfg, configError("%s is negative: "+cfg.Leeway.String(), "Leeway")
 	case cfg.Leeway > MaxLeeway:
-		return cfg, fmt.Errorf("%w: leeway %v exceeds %v", ErrInvalidConfig, cfg.Leeway, MaxLeeway)
+		return cfg, configError("%s "+cfg.Leeway.String()+" exceeds "+MaxLeeway.String(), "Leeway")
 	case cfg.Leeway == 0:
 		cfg.Leeway = DefaultLeeway
 	case cfg.Leeway == NoLeeway:
@@ -219,15 +220,18 @@ func (cfg Config) withDefaults() (Config, error) {
 	if err := cfg.checkHeaderValues(); err != nil {
 		return cfg, err
 	}
-	var err error
 	if cfg.JWKSURL != "" {
-		if cfg.JWKSURL, err = httpx.ParseServiceURL("JWKSURL", cfg.JWKSURL); err != nil {
+		u, err := httpx.ParseServiceURL("JWKSURL", cfg.JWKSURL)
+		if err != nil {
 			return cfg, err
 		}
+		cfg.JWKSURL = u
 	}
-	if cfg.APIURL, err = parseAPIURL(orDefault(cfg.APIURL, DefaultAPIURL)); err != nil {
+	u, err := parseAPIURL(orDefault(cfg.APIURL, DefaultAPIURL))
+	if err != nil {
 		return cfg, err
 	}
+	cfg.APIURL = u
 	cfg.APIVersion = orDefault(cfg.APIVersion, DefaultAPIVersion)
 	cfg.JWKSCacheTTL = orDefault(cfg.JWKSCacheTTL, DefaultJWKSCacheTTL)
 	cfg.JWKSRefreshCooldown = orDefault(cfg.JWKSRefreshCooldown, DefaultJWKSRefreshCooldown)
@@ -261,15 +265,15 @@ func orDefault[T comparable](v, def T) T {
 func (cfg *Config) checkHeaderValues() error {
 	switch {
 	case !httpx.HeaderSafe(cfg.SecretKey) || strings.ContainsRune(cfg.SecretKey, ' '):
-		return fmt.Errorf("%w: SecretKey contains spaces or control characters", ErrInvalidConfig)
+		return configError("%s contains spaces or control characters", "SecretKey")
 	case !httpx.HeaderSafe(cfg.UserAgent):
-		return fmt.Errorf("%w: UserAgent contains control characters", ErrInvalidConfig)
+		return configError("%s contains control characters", "UserAgent")
 	}
 	if cfg.APIVersion == "" {
 		return nil
 	}
 	if _, err := time.Parse(time.DateOnly, cfg.APIVersion); err != nil {
-		return fmt.Errorf("%w: APIVersion %q is not a YYYY-MM-DD date", ErrInvalidConfig, httpx.Excerpt([]byte(cfg.APIVersion), 32))
+		return configError("%s "+strconv.Quote(httpx.Excerpt([]byte(cfg.APIVersion), 32))+" is not a YYYY-MM-DD date", "APIVersion")
 	}
 	return nil
 }
@@ -297,15 +301,15 @@ func ParsePublishableKey(key string) (PublishableKeyInfo, error) {
 	case strings.HasPrefix(key, "pk_test_"):
 		rest = key[len("pk_test_"):]
 	default:
-		return info, fmt.Errorf("%w: publishable key must start with pk_test_ or pk_live_", ErrInvalidConfig)
+		return info, configError("%s must start with pk_test_ or pk_live_", "PublishableKey")
 	}
 	raw, err := decodeLooseBase64(rest)
 	if err != nil {
-		return info, fmt.Errorf("%w: publishable key is not valid base64", ErrInvalidConfig)
+		return info, configError("%s is not valid base64", "PublishableKey")
 	}
 	host, ok := strings.CutSuffix(string(raw), "$")
 	if !ok || !validHost(host) {
-		return info, fmt.Errorf("%w: publishable key does not encode a frontend API host", ErrInvalidConfig)
+		return info, configError("%s does not encode a frontend API host", "PublishableKey")
 	}
 	info.FrontendAPI = host
 	return info, nil

@@ -188,8 +188,9 @@ func (p *responder) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // NewMiddleware returns a Middleware that verifies tokens with v. It fails
-// with an error matching ErrInvalidConfig for an invalid realm, or options
-// that need a SessionsClient without one.
+// with a [*ConfigError] (matching ErrInvalidConfig) naming the field for
+// an invalid realm or duration, or options that need a SessionsClient
+// without one.
 func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: NewMiddleware: nil Verifier", ErrInvalidConfig)
@@ -235,13 +236,17 @@ const lastVerifyVersion = "2025-03-12"
 func (o *MiddlewareOptions) check() error {
 	switch {
 	case o.Realm != "" && sanitizeQuoted(o.Realm) != o.Realm:
-		return fmt.Errorf("%w: Realm may hold only printable ASCII without '\"' or '\\'", ErrInvalidConfig)
+		return configError("%s may hold only printable ASCII without '\"' or '\\'", "Realm")
 	case o.OnlineFallback && o.SessionsClient == nil:
-		return fmt.Errorf("%w: OnlineFallback needs a SessionsClient", ErrInvalidConfig)
+		return configError("%s needs a %s", "OnlineFallback", "SessionsClient")
 	case o.ActiveSessionTTL < 0 || o.ActiveSessionTTL > maxActiveSessionTTL:
-		return fmt.Errorf("%w: ActiveSessionTTL must be within (0, %v]", ErrInvalidConfig, maxActiveSessionTTL)
-	case o.FallbackFailureThreshold < 0 || o.FallbackCoolOff < 0 || o.FallbackMaxConcurrent < 0:
-		return fmt.Errorf("%w: negative fallback setting", ErrInvalidConfig)
+		return configError("%s must be within (0, "+maxActiveSessionTTL.String()+"]", "ActiveSessionTTL")
+	case o.FallbackFailureThreshold < 0:
+		return configError("%s is negative", "FallbackFailureThreshold")
+	case o.FallbackCoolOff < 0:
+		return configError("%s is negative", "FallbackCoolOff")
+	case o.FallbackMaxConcurrent < 0:
+		return configError("%s is negative", "FallbackMaxConcurrent")
 	}
 	return nil
 }
