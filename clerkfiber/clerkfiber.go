@@ -103,7 +103,7 @@ func (a *adapter) handle(c fiber.Ctx) error {
 		return c.Next()
 	}
 	req := c.Request()
-	var auth [2]string // enough for a valid request: no allocation
+	var auth [2]string // enough for any valid request
 	in := clerkauth.Credentials{
 		Method:        c.Method(),
 		Host:          bytesString(req.Header.Host()),
@@ -126,10 +126,12 @@ func (a *adapter) handle(c fiber.Ctx) error {
 	if !d.Allowed() {
 		return a.fail(c, d.Err())
 	}
-	c.Locals(adapterKey{}, a)
+	// c.Locals, without its variadic argument's allocation.
+	rc := c.RequestCtx()
+	rc.SetUserValue(adapterKey{}, a)
 	if ctx := d.Context(parent); ctx != parent {
 		c.SetContext(ctx)
-		c.Locals(clerkauth.ContextKey, ctx)
+		rc.SetUserValue(clerkauth.ContextKey, ctx)
 	}
 	return c.Next()
 }
