@@ -114,7 +114,6 @@ func serveFiberLoop(b *testing.B, app *fiber.App) {
 	}
 }
 
-
 func BenchmarkAdapterFiber(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { serveFiberLoop(b, bareFiber()) })
 	b.Run("auth", func(b *testing.B) {
