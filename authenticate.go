@@ -77,18 +77,19 @@ func (in *Credentials) credentials() credentials {
 type verdict uint8
 
 const (
-	refused   verdict = iota // answer with the error
-	untouched                // skipped or CORS preflight: pass on as is
-	signedIn                 // pass on with the verified session
-	signedOut                // optional: pass on signed out
+	refused           verdict = iota // answer with the error
+	untouched                        // skipped, or a CORS preflight passed on: as is
+	signedIn                         // pass on with the verified session
+	signedOut                        // optional: pass on signed out
+	preflightAnswered                // a CORS preflight answered 204 here
 )
 
 // Decision is the middleware's verdict on one request, apart from any
 // transport, as returned by [Middleware.Authenticate]. A transport then
 // sets the headers of every answer ([Decision.SetHeaders] or
-// [Decision.EachHeader]) and either answers with the error
-// ([Decision.Reply], [Middleware.WriteError]) when not Allowed, or passes
-// the request on with [Decision.Context].
+// [Decision.EachHeader]) and either answers the request itself when not
+// Allowed ([Decision.ServeHTTP], or [Decision.Reply] without net/http), or
+// passes it on with [Decision.Context].
 //
 // A Decision is a value for one request, not safe for concurrent
 // mutation; its methods only read it. The zero Decision refuses the
@@ -104,15 +105,19 @@ type Decision struct {
 var errZeroDecision = errors.New("clerkauth: zero Decision")
 
 // Allowed reports whether the request goes on to the protected handler:
-// signed in; signed out in optional mode; or untouched (Skip, CORS
-// preflight). When false, answer with [Decision.Reply] or
-// [Middleware.WriteError].
-func (d *Decision) Allowed() bool { return d.verdict != refused }
+// signed in; signed out in optional mode; or untouched (Skip, a CORS
+// preflight passed on). When false, answer with [Decision.ServeHTTP] or
+// [Decision.Reply]: a refusal, or the 204 of a CORS preflight in required
+// mode (see MiddlewareOptions.AuthenticatePreflight).
+func (d *Decision) Allowed() bool {
+	return d.verdict == untouched || d.verdict == signedIn || d.verdict == signedOut
+}
 
-// Err returns why the request is not signed in: nil when it is, and for
-// an untouched request; otherwise an error matching one of the sentinels
-// listed at [DefaultErrorHandler]. An Allowed request may carry an error
-// (optional mode lets it through signed out).
+// Err returns why the request is not signed in: nil when it is, for an
+// untouched request and for an answered CORS preflight; otherwise an
+// error matching one of the sentinels listed at [DefaultErrorHandler]. An
+// Allowed request may carry an error (optional mode lets it through
+// signed out).
 func (d *Decision) Err() error {
 	if d.verdict == refused && d.err == nil {
 		return errZeroDecision
@@ -150,7 +155,7 @@ func (d *Decision) Context(parent context.Context) context.Context {
 // X-Clerk-Auth-Reason headers. It sets nothing for an untouched request.
 // Call it before answering or passing the request on.
 func (d *Decision) SetHeaders(h http.Header) {
-	if d.verdict == untouched {
+	if d.verdict == untouched || d.verdict == preflightAnswered {
 		return
 	}
 	addVary(h)
@@ -161,7 +166,7 @@ func (d *Decision) SetHeaders(h http.Header) {
 // without an http.Header: add should append a "Vary" value to the
 // response's Vary header and set the others.
 func (d *Decision) EachHeader(add func(key, value string)) {
-	if d.verdict == untouched {
+	if d.verdict == untouched || d.verdict == preflightAnswered {
 		return
 	}
 	add("Vary", varyCredentials[0])
@@ -179,11 +184,15 @@ func (d *Decision) eachDebugHeader(set func(key, value string)) {
 	}
 }
 
-// Reply returns the default answer to a refused request, as
-// [DefaultErrorHandler] writes it with the middleware's realm. It ignores
-// MiddlewareOptions.ErrorHandler, which needs an http.ResponseWriter (use
-// [Middleware.WriteError] where there is one).
+// Reply returns the default answer to a request that is not Allowed: for
+// a refusal, what [DefaultErrorHandler] writes with the middleware's
+// realm; for an answered CORS preflight, a bare 204 (no headers, no body).
+// It ignores MiddlewareOptions.ErrorHandler, which needs an
+// http.ResponseWriter (use [Decision.ServeHTTP] where there is one).
 func (d *Decision) Reply() ErrorReply {
+	if d.verdict == preflightAnswered {
+		return ErrorReply{Status: http.StatusNoContent}
+	}
 	realm := DefaultRealm
 	if d.m != nil {
 		realm = d.m.realm
@@ -215,6 +224,13 @@ func (m *Middleware) AuthenticateRequest(r *http.Request) Decision {
 	if m.skip != nil && m.skip(r) {
 		return Decision{m: m, verdict: untouched}
 	}
+	return m.decision(r.Context(), m.credentialsOf(r))
+}
+
+// credentialsOf reads r's credentials for decide, through Credentials as
+// every transport does. The lookups are lazy, so a request pays only for
+// what the decision reads.
+func (m *Middleware) credentialsOf(r *http.Request) credentials {
 	in := Credentials{
 		Method:        r.Method,
 		Host:          r.Host,
@@ -224,13 +240,17 @@ func (m *Middleware) AuthenticateRequest(r *http.Request) Decision {
 	if m.extractor != nil {
 		in.Token = func() (string, error) { return m.extractor(r) }
 	}
-	return m.Authenticate(r.Context(), in)
+	return in.credentials()
 }
 
 func (m *Middleware) decision(ctx context.Context, in credentials) Decision {
 	d := Decision{m: m}
-	if m.passesPreflight(in) {
+	switch m.preflight(in) {
+	case preflightPass:
 		d.verdict = untouched
+		return d
+	case preflightAnswer:
+		d.verdict = preflightAnswered
 		return d
 	}
 	d.st, d.err = m.decide(ctx, in)
@@ -241,6 +261,23 @@ func (m *Middleware) decision(ctx context.Context, in credentials) Decision {
 		d.verdict = signedOut
 	}
 	return d
+}
+
+// ServeHTTP answers a request that is not Allowed as [Middleware.Handler]
+// does: a refusal through MiddlewareOptions.ErrorHandler (by default
+// [DefaultErrorHandler] with the middleware's realm), a CORS preflight
+// with 204. Call SetHeaders first. Adapters of routers built on net/http
+// (gin, echo) answer with it. It writes nothing for an Allowed request.
+func (d *Decision) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case d.verdict == preflightAnswered:
+		w.WriteHeader(http.StatusNoContent)
+	case d.Allowed():
+	case d.m == nil:
+		writeError(w, DefaultRealm, d.Err())
+	default:
+		d.m.resp.fail(w, r, d.Err())
+	}
 }
 
 // WriteError answers a failed request as the middleware does: through

@@ -12,8 +12,8 @@ import (
 // only as the "before" of BenchmarkDecisionExport.
 func handlerBeforeExport(m *Middleware, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in := credentials{authorization: r.Header.Values("Authorization"), source: (*httpRequest)(r), method: r.Method}
-		if m.passesPreflight(in) {
+		in := credentials{authorization: r.Header.Values("Authorization"), source: (*httpRequest)(r), method: r.Method, host: r.Host}
+		if m.preflight(in) != preflightDecide {
 			next.ServeHTTP(w, r)
 			return
 		}

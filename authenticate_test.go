@@ -28,13 +28,14 @@ func TestAuthenticateVerdicts(t *testing.T) {
 		status  int   // of Reply(), when refused
 	}{
 		{"bearer", MiddlewareOptions{}, Credentials{Method: "GET", Authorization: []string{"Bearer " + tok}}, true, true, nil, 0},
-		{"cookie", MiddlewareOptions{}, Credentials{Method: "GET", Source: &mapSource{cookies: map[string]string{"__session": tok}}}, true, true, nil, 0},
+		{"cookie", MiddlewareOptions{}, Credentials{Method: "GET", Source: &mapSource{cookies: map[string]string{"__session": tok, "__client_uat": "1"}}}, true, true, nil, 0},
 		{"custom token", MiddlewareOptions{}, Credentials{Token: func() (string, error) { return tok, nil }}, true, true, nil, 0},
 		{"no token", MiddlewareOptions{}, Credentials{Method: "GET"}, false, false, ErrNoToken, 401},
 		{"no token, optional", MiddlewareOptions{Optional: true}, Credentials{Method: "GET"}, true, false, ErrNoToken, 0},
 		{"bad token", MiddlewareOptions{}, Credentials{Authorization: []string{"Bearer a.b.c"}}, false, false, ErrInvalidToken, 401},
 		{"two headers", MiddlewareOptions{}, Credentials{Authorization: []string{"Bearer " + tok, "Bearer " + tok}}, false, false, ErrInvalidRequest, 400},
-		{"preflight", MiddlewareOptions{}, Credentials{Method: "OPTIONS", Source: preflight}, true, false, nil, 0},
+		{"preflight", MiddlewareOptions{}, Credentials{Method: "OPTIONS", Source: preflight}, false, false, nil, 204},
+		{"preflight, optional", MiddlewareOptions{Optional: true}, Credentials{Method: "OPTIONS", Source: preflight}, true, false, nil, 0},
 		{"preflight authenticated", MiddlewareOptions{AuthenticatePreflight: true}, Credentials{Method: "OPTIONS", Source: preflight}, false, false, ErrNoToken, 401},
 	}
 	for _, tt := range tests {

@@ -95,7 +95,11 @@ type Config struct {
 
 	// AuthorizedParties lists the origins allowed in the azp claim, such as
 	// "https://example.com". When set, a token without azp is rejected.
-	// Strongly recommended: it closes CSRF and subdomain cookie-leak attacks.
+	// Strongly recommended: it refuses tokens minted for another origin
+	// (another of your apps, or a subdomain that leaks cookies). It does
+	// not stop cross-site request forgery, since a victim's own cookie
+	// carries a legitimate azp: the middleware's cross-origin check does
+	// (see Middleware).
 	AuthorizedParties []string
 
 	// Audience, when set, requires the aud claim to contain one of these

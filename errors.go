@@ -68,6 +68,24 @@ const (
 	ReasonJWKRemoteFailedToLoad         Reason = "jwk-remote-failed-to-load"
 	ReasonJWKFailedToResolve            Reason = "jwk-failed-to-resolve"
 	ReasonSecretKeyInvalid              Reason = "secret-key-invalid"
+
+	// The __client_uat rules of a cookie-carried session token
+	// (Clerk's AuthErrorReason). The first two match ErrNoToken, the
+	// others ErrInvalidToken.
+
+	// ReasonSessionTokenAndUATMissing: no session cookie and a signed-out
+	// __client_uat ("0" or unparsable).
+	ReasonSessionTokenAndUATMissing Reason = "session-token-and-uat-missing"
+	// ReasonClientUATWithoutSessionToken: __client_uat says signed in, but
+	// there is no session cookie.
+	ReasonClientUATWithoutSessionToken Reason = "client-uat-but-no-session-token"
+	// ReasonSessionTokenWithoutClientUAT: a session cookie while
+	// __client_uat is missing, "0" or unparsable: the client signed out.
+	ReasonSessionTokenWithoutClientUAT Reason = "session-token-but-no-client-uat"
+	// ReasonSessionTokenIATBeforeClientUAT: the cookie's token was issued
+	// before the client's last sign-in or sign-out (its iat is older than
+	// __client_uat).
+	ReasonSessionTokenIATBeforeClientUAT Reason = "session-token-iat-before-client-uat"
 )
 
 // Reasons clerkauth adds where Clerk has none.
@@ -91,6 +109,15 @@ func (r Reason) keysUnavailable() bool {
 	switch r {
 	case ReasonJWKRemoteFailedToLoad, ReasonJWKFailedToResolve, ReasonSecretKeyInvalid,
 		ReasonRevocationUnavailable:
+		return true
+	}
+	return false
+}
+
+// noToken reports whether r says the request carries no session token.
+func (r Reason) noToken() bool {
+	switch r {
+	case ReasonTokenMissing, ReasonSessionTokenAndUATMissing, ReasonClientUATWithoutSessionToken:
 		return true
 	}
 	return false
@@ -137,9 +164,9 @@ func (e *VerificationError) Is(target error) bool {
 	case ErrKeysUnavailable:
 		return e.Reason.keysUnavailable()
 	case ErrNoToken:
-		return e.Reason == ReasonTokenMissing
+		return e.Reason.noToken()
 	case ErrInvalidToken:
-		return !e.Reason.keysUnavailable() && e.Reason != ReasonTokenMissing
+		return !e.Reason.keysUnavailable() && !e.Reason.noToken()
 	case ErrTokenExpired:
 		return e.Reason == ReasonTokenExpired
 	case ErrSessionRevoked:
@@ -189,6 +216,14 @@ var (
 	// ErrKeysUnavailable it never means the token is bad: it is answered
 	// with 503 and Retry-After.
 	ErrSessionsUnavailable = errors.New("clerkauth: sessions API unavailable")
+
+	// ErrCrossOriginRequest is returned for an unsafe request (not GET,
+	// HEAD or OPTIONS) authenticated by a session cookie that the browser
+	// reports as cross-origin, by the rules of [http.CrossOriginProtection]:
+	// a cross-site request forgery unless its Origin is one of
+	// MiddlewareOptions.TrustedOrigins. It is answered with 403 and reason
+	// cross-origin-request, without a challenge.
+	ErrCrossOriginRequest = errors.New("clerkauth: cross-origin request with a session cookie")
 )
 
 // Sentinel errors of the Sessions API. An error returned by a
@@ -225,11 +260,10 @@ var (
 	ErrInvalidArgument = errors.New("clerkauth: invalid argument")
 )
 
-// ErrRevokedLocallyOnly is returned by [Middleware.Revoke] when the session
-// was revoked in the Verifier's RevocationStore (its tokens are refused) but
-// Clerk was not told: no SessionsClient, or the call failed (the error
-// wraps the cause too). Any other error from Revoke means the local
-// revocation itself failed.
+// ErrRevokedLocallyOnly is matched by the error of [Middleware.Revoke] when
+// the revocation is in force on this instance (its tokens are refused here)
+// but Clerk was not told: no SessionsClient, or the call failed (the error
+// wraps the cause too). See [RevokeError] for the other outcomes.
 var ErrRevokedLocallyOnly = errors.New("clerkauth: session revoked on this instance only, not at Clerk")
 
 // Reasons that the middleware's error bodies carry in meta.reason where the
@@ -244,6 +278,9 @@ const (
 	ReasonReverificationRequired Reason = "reverification-error"
 	// ReasonSessionsUnavailable marks a Sessions API that cannot be asked (503).
 	ReasonSessionsUnavailable Reason = "sessions-api-unavailable"
+	// ReasonCrossOriginRequest marks a cross-origin unsafe request
+	// authenticated by a cookie (403, ErrCrossOriginRequest).
+	ReasonCrossOriginRequest Reason = "cross-origin-request"
 	// ReasonUnexpectedError marks an error of no known class (500), as in
 	// Clerk's SDKs.
 	ReasonUnexpectedError Reason = "unexpected-error"

@@ -43,18 +43,47 @@ type MiddlewareOptions struct {
 
 	// DisableCookies reads the token from the Authorization header only.
 	// Cookies are read by default, as Clerk's SDKs do, for same-origin
-	// browser apps; such apps should set Config.AuthorizedParties, which
-	// closes cross-site and subdomain cookie attacks.
+	// browser apps. A cookie-carried token is subject to a cross-origin
+	// check (see [Middleware]); an API called only with Authorization
+	// headers should set DisableCookies.
 	DisableCookies bool
+
+	// TrustedOrigins lists origins, as "scheme://host[:port]" (such as
+	// "https://admin.example.com"), whose cross-origin unsafe requests
+	// (POST, PUT, DELETE…) may be authenticated by a session cookie. By
+	// default none may: see [Middleware]. An origin with a path, query or
+	// fragment is rejected with ErrInvalidConfig, as by
+	// [http.CrossOriginProtection.AddTrustedOrigin]. Config.AuthorizedParties
+	// does not imply trust here.
+	TrustedOrigins []string
+
+	// InsecureSkipCSRFCheck turns off the cross-origin check of unsafe
+	// requests authenticated by a session cookie, leaving them open to
+	// cross-site request forgery. Only for apps that stop forged requests
+	// otherwise, for example with [http.CrossOriginProtection] in front of
+	// the middleware.
+	InsecureSkipCSRFCheck bool
 
 	// Skip, when it returns true, lets the request through untouched and
 	// signed out, for public paths such as health checks.
 	Skip func(*http.Request) bool
 
 	// AuthenticatePreflight authenticates CORS preflight requests (OPTIONS
-	// with Access-Control-Request-Method) too. By default they pass
-	// through untouched, since browsers never send credentials with them.
+	// with Access-Control-Request-Method) like any other request. Browsers
+	// never send credentials with a preflight, so in required mode a
+	// browser's preflight is then answered 401 and fails. By default a
+	// preflight is not authenticated: see [Middleware] for what becomes of
+	// it.
 	AuthenticatePreflight bool
+
+	// InsecurePassPreflight, in required mode, passes CORS preflight
+	// requests to the next handler, unauthenticated and signed out,
+	// instead of answering them 204 here. Only for a next handler that
+	// answers preflights itself (a CORS middleware placed after this one):
+	// any other handler would run without a session. Placing the CORS
+	// middleware in front is safer. It cannot be combined with
+	// AuthenticatePreflight.
+	InsecurePassPreflight bool
 
 	// ErrorHandler answers every failed request, for a custom response or
 	// logging; it receives the error, which matches one of the sentinels
@@ -142,6 +171,53 @@ const (
 // [BearerToken]) and, only when there is no bearer token, from the
 // __session_<suffix> or __session cookie; a TokenExtractor replaces both.
 //
+// A cookie-carried token obeys Clerk's __client_uat rules, as Clerk's
+// authenticateRequest applies them (header tokens do not): the Frontend API
+// sets __client_uat (suffixed like the session cookie, and read from the
+// same family) to the time of the client's last sign-in or sign-out, "0"
+// when signed out. A session cookie is refused (401) when __client_uat is
+// missing, "0" or not a positive integer (reason
+// session-token-but-no-client-uat), or newer than the token's iat
+// (session-token-iat-before-client-uat): so a sign-out in one tab or app of
+// the instance ends the session's cookies everywhere at once, without
+// waiting for the token to expire. Clerk's handshake outcomes are answered
+// 401 with Clerk's reason, since the middleware never redirects. In
+// optional mode these refusals pass signed out with TreatInvalidAsSignedOut,
+// as Clerk's SDKs do.
+//
+// A CORS preflight (OPTIONS with Access-Control-Request-Method) carries no
+// credentials and is never authenticated. In required mode it is answered
+// 204 No Content with no body and the next handler is not called, so a
+// handler behind the middleware never runs without a verified session. The
+// preflight's CORS headers are a CORS middleware's job: place it in front,
+// so that it answers preflights before they reach this one, as with
+// github.com/rs/cors:
+//
+//	http.Handle("/api/", cors.New(cors.Options{
+//		AllowedOrigins: []string{"https://app.example.com"},
+//		AllowedHeaders: []string{"Authorization"},
+//	}).Handler(m.Handler(api)))
+//
+// In optional mode a preflight goes to the next handler signed out.
+// MiddlewareOptions.InsecurePassPreflight and AuthenticatePreflight change
+// this.
+//
+// A token read from a session cookie is sent by the browser whichever site
+// made the request, and its azp claim names the origin it was minted for,
+// not the origin of the request: Config.AuthorizedParties does not stop
+// cross-site request forgery. So an unsafe request (any method but GET,
+// HEAD and OPTIONS) authenticated by a cookie is refused with 403
+// ([ErrCrossOriginRequest]) when the browser reports it as cross-origin, by
+// the rules of [http.CrossOriginProtection]: Sec-Fetch-Site other than
+// "same-origin" or "none", or, from browsers that do not send it, an Origin
+// whose host is not the request's Host. Requests without either header (not
+// from a browser) pass. MiddlewareOptions.TrustedOrigins allows given
+// origins; InsecureSkipCSRFCheck turns the check off. Tokens of the
+// Authorization header are not affected (a browser never attaches one by
+// itself), nor are those of a TokenExtractor, which must do its own check
+// if it reads cookies. Safe methods are not checked: handlers must not
+// change state on GET.
+//
 // With OnlineFallback, a token that networkless verification cannot judge
 // is sent to Clerk (POST /sessions/{sid}/verify) only after its unverified
 // claims have passed every check but the signature, and only when the
@@ -163,6 +239,9 @@ type Middleware struct {
 	extractor     func(*http.Request) (string, error)
 	skip          func(*http.Request) bool
 	authPreflight bool
+	passPreflight bool
+	csrfCheck     bool
+	trusted       trustedOrigins
 	debug         bool
 	realm         string // sanitized, never empty
 	resp          *responder
@@ -198,11 +277,16 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
+	trusted, err := newTrustedOrigins(opts.TrustedOrigins)
+	if err != nil {
+		return nil, err
+	}
 	m := &Middleware{
 		v: v, optional: opts.Optional, invalidIsOut: opts.Optional && opts.TreatInvalidAsSignedOut,
 		cookies: !opts.DisableCookies, extractor: opts.TokenExtractor, skip: opts.Skip,
-		authPreflight: opts.AuthenticatePreflight, debug: opts.DebugHeaders,
-		sessions: opts.SessionsClient, now: opts.Now, logger: opts.Logger,
+		authPreflight: opts.AuthenticatePreflight, passPreflight: opts.InsecurePassPreflight,
+		csrfCheck: !opts.InsecureSkipCSRFCheck, trusted: trusted,
+		debug: opts.DebugHeaders, sessions: opts.SessionsClient, now: opts.Now, logger: opts.Logger,
 		resp:    &responder{handler: opts.ErrorHandler},
 		flights: newFlightScope(),
 	}
@@ -237,6 +321,8 @@ func (o *MiddlewareOptions) check() error {
 	switch {
 	case o.Realm != "" && sanitizeQuoted(o.Realm) != o.Realm:
 		return configError("%s may hold only printable ASCII without '\"' or '\\'", "Realm")
+	case o.InsecurePassPreflight && o.AuthenticatePreflight:
+		return configError("%s and %s contradict each other", "InsecurePassPreflight", "AuthenticatePreflight")
 	case o.OnlineFallback && o.SessionsClient == nil:
 		return configError("%s needs a %s", "OnlineFallback", "SessionsClient")
 	case o.ActiveSessionTTL < 0 || o.ActiveSessionTTL > maxActiveSessionTTL:
@@ -289,7 +375,10 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			return
 		case refused:
 			d.SetHeaders(w.Header())
-			m.resp.fail(w, r, d.Err())
+			d.ServeHTTP(w, r)
+			return
+		case preflightAnswered:
+			d.ServeHTTP(w, r)
 			return
 		}
 		d.SetHeaders(w.Header())
@@ -325,24 +414,57 @@ func (m *Middleware) verify(ctx context.Context, token string) (*Claims, error) 
 // Revoke revokes the session at Clerk (POST /sessions/{id}/revoke) and
 // makes this instance reject its tokens at once, through the Verifier's
 // [RevocationStore] (every replica sharing the store, for a shared one).
-// The local revocation is recorded first, so it holds even when the call
-// to Clerk fails; the error then matches ErrRevokedLocallyOnly. Without a
-// SessionsClient the session is revoked locally only and the error matches
-// both ErrRevokedLocallyOnly and ErrInvalidConfig.
+//
+// Clerk is the authority and is always asked, whatever the store does; the
+// store is a best-effort cache that stops the session's tokens before they
+// expire. Both are asked concurrently, and Revoke waits for the store no
+// longer than ctx allows (a store that ignores ctx finishes in the
+// background). It returns nil when both succeeded, and otherwise a
+// [*RevokeError] holding each part's failure: it matches
+// ErrRevokedLocallyOnly when Clerk was not told but the revocation is in
+// force here, and ErrRevocationNotShared when it is in force here but not
+// shared with the other replicas yet. Revoking again is harmless. Without a
+// SessionsClient, Clerk's part matches ErrInvalidConfig.
 func (m *Middleware) Revoke(ctx context.Context, sessionID string) error {
-	if err := m.v.MarkRevoked(ctx, sessionID); err != nil {
-		return err
+	if sessionID == "" {
+		return fmt.Errorf("%w: Revoke: empty session ID", ErrInvalidConfig)
 	}
+	stored := make(chan error, 1) // buffered: a late store never blocks
+	go func() { stored <- m.v.MarkRevoked(ctx, sessionID) }()
+	clerkErr := m.revokeAtClerk(ctx, sessionID)
+	storeErr := awaitStore(ctx, stored)
 	if m.active != nil {
 		m.active.forget(sessionID)
 	}
+	if clerkErr == nil && storeErr == nil {
+		return nil
+	}
+	return &RevokeError{Clerk: clerkErr, Store: storeErr}
+}
+
+// revokeAtClerk revokes the session at Clerk.
+func (m *Middleware) revokeAtClerk(ctx context.Context, sessionID string) error {
 	if m.sessions == nil {
-		return fmt.Errorf("%w: %w: Revoke needs MiddlewareOptions.SessionsClient", ErrRevokedLocallyOnly, ErrInvalidConfig)
+		return fmt.Errorf("%w: Revoke needs MiddlewareOptions.SessionsClient", ErrInvalidConfig)
 	}
-	if _, err := m.sessions.Revoke(ctx, sessionID); err != nil {
-		return fmt.Errorf("%w: %w", ErrRevokedLocallyOnly, err)
+	_, err := m.sessions.Revoke(ctx, sessionID)
+	return err
+}
+
+// awaitStore returns the store's answer, or the context's error when the
+// store has not answered by the time ctx ends.
+func awaitStore(ctx context.Context, stored <-chan error) error {
+	select {
+	case err := <-stored:
+		return err
+	case <-ctx.Done():
 	}
-	return nil
+	select {
+	case err := <-stored:
+		return err
+	default:
+		return fmt.Errorf("clerkauth: no answer before the context ended: %w", context.Cause(ctx))
+	}
 }
 
 // Close stops the Sessions API calls in flight and waits for them. It does

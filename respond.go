@@ -65,9 +65,12 @@ func describe(err error) errorResponse {
 			message: "Invalid request", long: safeDetail(err, "malformed credentials"), reason: ReasonInvalidRequest}
 	case errors.Is(err, ErrNoToken):
 		return errorResponse{status: http.StatusUnauthorized, code: "authentication_invalid",
-			message: "Unauthenticated", long: "no session token", reason: ReasonTokenMissing}
+			message: "Unauthenticated", long: safeDetail(err, "no session token"), reason: noTokenReason(err)}
 	case errors.Is(err, ErrKeysUnavailable), errors.Is(err, ErrSessionsUnavailable):
 		return unavailableResponse(err)
+	case errors.Is(err, ErrCrossOriginRequest):
+		return errorResponse{status: http.StatusForbidden, code: "cross_origin_request", message: "Forbidden",
+			long: safeDetail(err, "cross-origin request refused"), reason: ReasonCrossOriginRequest}
 	case errors.Is(err, ErrForbidden):
 		return errorResponse{status: http.StatusForbidden, rfcError: "insufficient_scope", code: "authorization_invalid",
 			message: "Forbidden", long: "the session does not meet the route's requirements", reason: ReasonInsufficientScope}
@@ -77,6 +80,15 @@ func describe(err error) errorResponse {
 	}
 	return errorResponse{status: http.StatusInternalServerError, code: "internal_error",
 		message: "Internal error", long: "an unexpected error occurred", reason: ReasonUnexpectedError}
+}
+
+// noTokenReason is the reason of an ErrNoToken error: its own, or
+// ReasonTokenMissing.
+func noTokenReason(err error) Reason {
+	if r := ReasonOf(err); r != "" {
+		return r
+	}
+	return ReasonTokenMissing
 }
 
 func unavailableResponse(err error) errorResponse {
@@ -120,6 +132,8 @@ func safeDetail(err error, fallback string) string {
 //   - ErrInvalidToken: 401, error="invalid_token" and an error_description
 //   - ErrForbidden: 403, error="insufficient_scope"; for a reverification
 //     requirement the body is Clerk's reverification error instead
+//   - ErrCrossOriginRequest: 403 without a challenge (the credentials are
+//     not at fault, the request's origin is)
 //   - ErrKeysUnavailable, ErrSessionsUnavailable: 503 with Retry-After and
 //     no challenge: the client is not at fault
 //   - anything else: 500
@@ -164,7 +178,12 @@ type ErrorReply struct {
 // error handler sets them: Cache-Control, Content-Type,
 // X-Content-Type-Options, and WWW-Authenticate and Retry-After when the
 // answer has them.
+//
+// A bare reply (no Body: the 204 of a CORS preflight) has no headers.
 func (r *ErrorReply) EachHeader(set func(key, value string)) {
+	if r.Body == nil {
+		return
+	}
 	set("Cache-Control", "no-store")
 	set("Content-Type", "application/json; charset=utf-8")
 	set("X-Content-Type-Options", "nosniff")
@@ -192,7 +211,7 @@ func RenderError(realm string, err error) ErrorReply {
 func renderError(realm string, err error) ErrorReply {
 	d := describe(err)
 	rep := ErrorReply{Status: d.status}
-	if d.status != http.StatusServiceUnavailable && d.status != http.StatusInternalServerError {
+	if d.status == http.StatusUnauthorized || d.rfcError != "" {
 		rep.challenge = challenge(realm, d.rfcError, d.long)
 	}
 	if d.retryAfter > 0 {

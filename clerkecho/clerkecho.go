@@ -54,7 +54,7 @@ func Middleware(m *clerkauth.Middleware) echo.MiddlewareFunc {
 			w := c.Response()
 			d.SetHeaders(w.Header())
 			if !d.Allowed() {
-				m.WriteError(w, r, d.Err())
+				d.ServeHTTP(w, r)
 				return nil
 			}
 			c.Set(middlewareKey, m)

@@ -124,7 +124,10 @@ func (a *adapter) handle(c fiber.Ctx) error {
 		}
 	})
 	if !d.Allowed() {
-		return a.fail(c, d.Err())
+		if err := d.Err(); err != nil {
+			return a.fail(c, err)
+		}
+		return send(c, d.Reply()) // a CORS preflight's 204
 	}
 	// c.Locals, without its variadic argument's allocation.
 	rc := c.RequestCtx()

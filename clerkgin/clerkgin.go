@@ -49,7 +49,7 @@ func Middleware(m *clerkauth.Middleware) gin.HandlerFunc {
 		d := m.AuthenticateRequest(c.Request)
 		d.SetHeaders(c.Writer.Header())
 		if !d.Allowed() {
-			m.WriteError(c.Writer, c.Request, d.Err())
+			d.ServeHTTP(c.Writer, c.Request)
 			c.Abort()
 			return
 		}

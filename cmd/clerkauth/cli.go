@@ -32,6 +32,7 @@ Commands:
   dev        run the Clerk-compatible development server standalone
   verify     verify a session token and print its claims as JSON
   sessions   call Clerk's Sessions API: list, get, revoke, token
+  m2m        create, list and revoke a machine's M2M tokens
   version    print the version
 
 Run 'clerkauth <command> -h' for a command's flags.
@@ -66,6 +67,7 @@ func commands() []command {
 		{"dev", runDev},
 		{"verify", runVerify},
 		{"sessions", runSessions},
+		{"m2m", runM2M},
 		{"version", runVersion},
 	}
 }

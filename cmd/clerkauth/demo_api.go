@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/clerkauth/clerkauth"
@@ -61,11 +62,24 @@ func signOut(m *clerkauth.Middleware) http.Handler {
 		c, _ := clerkauth.SessionFromContext(r.Context())
 		if err := m.Revoke(r.Context(), c.SessionID); err != nil {
 			reply(w, http.StatusBadGateway, map[string]string{
-				"error": "revoked here, but Clerk could not be told: " + err.Error(), "session_id": c.SessionID})
+				"error": revokeFailure(err), "session_id": c.SessionID})
 			return
 		}
 		reply(w, http.StatusOK, map[string]string{"revoked": c.SessionID})
 	})
+}
+
+// revokeFailure says which part of a revocation failed: Clerk, the local
+// store, or both.
+func revokeFailure(err error) string {
+	var re *clerkauth.RevokeError
+	switch {
+	case errors.Is(err, clerkauth.ErrRevokedLocallyOnly):
+		return "revoked here, but Clerk could not be told: " + err.Error()
+	case errors.As(err, &re) && re.Clerk == nil:
+		return "revoked at Clerk, but not recorded here: " + err.Error()
+	}
+	return "not revoked: " + err.Error()
 }
 
 func reply(w http.ResponseWriter, status int, v any) {

@@ -143,12 +143,28 @@ var Cases = []Case{
 	}},
 	{Name: "guard without token", Status: 401, Request: func(Tokens) *http.Request { return get(AdminPath) }},
 	{Name: "cookie token", Status: 200, Request: func(tk Tokens) *http.Request {
-		return get(PrivatePath, "Cookie", "theme=dark; __session="+tk.Member)
+		return get(PrivatePath, "Cookie", "theme=dark; __client_uat=1; __session="+tk.Member)
+	}},
+	{Name: "cookie token without __client_uat", Status: 401, Request: func(tk Tokens) *http.Request {
+		return get(PrivatePath, "Cookie", "__session="+tk.Member)
+	}},
+	{Name: "cookie token, cross-site POST", Status: 403, Request: func(tk Tokens) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, PrivatePath, strings.NewReader("{}"))
+		r.Header.Set("Cookie", "__client_uat=1; __session="+tk.Member)
+		r.Header.Set("Origin", "https://evil.example")
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		return r
+	}},
+	{Name: "cookie token, same-origin POST", Status: 200, Request: func(tk Tokens) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, PrivatePath, strings.NewReader("{}"))
+		r.Header.Set("Cookie", "__client_uat=1; __session="+tk.Member)
+		r.Header.Set("Origin", "http://example.com")
+		return r
 	}},
 	{Name: "header wins over cookie", Status: 401, Request: func(tk Tokens) *http.Request {
-		return get(PrivatePath, "Authorization", bearer(tk.Forged), "Cookie", "__session="+tk.Member)
+		return get(PrivatePath, "Authorization", bearer(tk.Forged), "Cookie", "__client_uat=1; __session="+tk.Member)
 	}},
-	{Name: "preflight", Status: 200, Request: func(Tokens) *http.Request {
+	{Name: "preflight", Status: 204, Request: func(Tokens) *http.Request {
 		r := httptest.NewRequest(http.MethodOptions, PrivatePath, nil)
 		r.Header.Set("Origin", "https://app.example.test")
 		r.Header.Set("Access-Control-Request-Method", "POST")

@@ -114,6 +114,7 @@ func (f *fixture) testMe(t *testing.T) {
 func (f *fixture) testCookie(t *testing.T) {
 	r, _ := http.NewRequest(http.MethodGet, "/api/me", nil)
 	r.AddCookie(&http.Cookie{Name: "__session", Value: f.admin})
+	r.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"}) // a signed-in client, as Clerk's Frontend API sets it
 	rec := httptest.NewRecorder()
 	f.h.ServeHTTP(rec, r)
 	require.Equal(t, http.StatusOK, rec.Code, "body: %s", rec.Body)
