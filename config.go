@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -277,7 +276,7 @@ func (cfg *Config) checkHeaderValues() error {
 		return nil
 	}
 	if _, err := time.Parse(time.DateOnly, cfg.APIVersion); err != nil {
-		return configError("%s "+strconv.Quote(httpx.Excerpt([]byte(cfg.APIVersion), 32))+" is not a YYYY-MM-DD date", "APIVersion")
+		return configError("%s "+quoted(httpx.Excerpt([]byte(cfg.APIVersion), 32))+" is not a YYYY-MM-DD date", "APIVersion")
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/clerkauth/clerkauth/internal/httpx"
@@ -50,6 +51,9 @@ func configError(format string, fields ...string) *ConfigError {
 	e.Reason = e.Describe(func(f string) string { return f })
 	return e
 }
+
+// quoted returns s quoted for a configError format: its '%' escaped.
+func quoted(s string) string { return strings.ReplaceAll(strconv.Quote(s), "%", "%%") }
 
 // Describe returns the message with each field named by name(field),
 // such as a command-line tool's flag ("--publishable-key") for

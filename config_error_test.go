@@ -105,3 +105,17 @@ func TestConfigErrorDescribe(t *testing.T) {
 	assert.Equal(t, "JWTKey", ce.Field)
 	assert.NotNil(t, errors.Unwrap(ce), "the PEM parser's error is kept as the cause")
 }
+
+// TestConfigErrorQuotesValues checks that a '%' in a faulty value is
+// shown as it is, not read as a format verb.
+func TestConfigErrorQuotesValues(t *testing.T) {
+	_, err := NewVerifier(Config{PublishableKey: testPK, JWKSURL: "https://jwks.example.test", Algorithms: []string{"RS%d"}})
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, `Algorithms: "RS%d" is not allowed: only RS256, RS384 and RS512 are`, ce.Reason)
+	v := newTestVerifier(t, Config{PublishableKey: testPK, JWKSURL: "https://jwks.example.test"})
+	_, err = NewMiddleware(v, MiddlewareOptions{TrustedOrigins: []string{"https://a.example/%s"}})
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "TrustedOrigins", ce.Field)
+	assert.Contains(t, err.Error(), `"https://a.example/%s"`)
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -91,7 +90,7 @@ func (v *Verifier) setAlgorithms(cfg *Config) error {
 	}
 	for _, a := range cfg.Algorithms {
 		if !slices.Contains(defaultAlgorithms, a) {
-			return configError("%s: "+strconv.Quote(a)+" is not allowed: only RS256, RS384 and RS512 are", "Algorithms")
+			return configError("%s: "+quoted(a)+" is not allowed: only RS256, RS384 and RS512 are", "Algorithms")
 		}
 	}
 	v.algs = slices.Clone(cfg.Algorithms)
