@@ -72,12 +72,12 @@ func (in *Credentials) credentials() credentials {
 	}
 }
 
-// verdict is what a transport does with a request after the decision.
+// disposition is what a transport does with a request after the decision.
 // The zero value refuses, so a zero Decision lets nothing through.
-type verdict uint8
+type disposition uint8
 
 const (
-	refused           verdict = iota // answer with the error
+	refused           disposition = iota // answer with the error
 	untouched                        // skipped, or a CORS preflight passed on: as is
 	signedIn                         // pass on with the verified session
 	signedOut                        // optional: pass on signed out
@@ -98,7 +98,7 @@ type Decision struct {
 	m       *Middleware
 	st      authState
 	err     error
-	verdict verdict
+	disp    disposition
 }
 
 // errZeroDecision is the error of a zero Decision: a bug of the caller.
@@ -110,7 +110,7 @@ var errZeroDecision = errors.New("clerkauth: zero Decision")
 // [Decision.Reply]: a refusal, or the 204 of a CORS preflight in required
 // mode (see MiddlewareOptions.AuthenticatePreflight).
 func (d *Decision) Allowed() bool {
-	return d.verdict == untouched || d.verdict == signedIn || d.verdict == signedOut
+	return d.disp == untouched || d.disp == signedIn || d.disp == signedOut
 }
 
 // Err returns why the request is not signed in: nil when it is, for an
@@ -119,7 +119,7 @@ func (d *Decision) Allowed() bool {
 // Allowed request may carry an error (optional mode lets it through
 // signed out).
 func (d *Decision) Err() error {
-	if d.verdict == refused && d.err == nil {
+	if d.disp == refused && d.err == nil {
 		return errZeroDecision
 	}
 	return d.err
@@ -128,7 +128,7 @@ func (d *Decision) Err() error {
 // Claims returns the verified session claims of a signed-in request. The
 // Claims are shared and MUST NOT be modified.
 func (d *Decision) Claims() (*Claims, bool) {
-	if d.verdict != signedIn || d.st.claims == nil {
+	if d.disp != signedIn || d.st.claims == nil {
 		return nil, false
 	}
 	return d.st.claims, true
@@ -143,7 +143,7 @@ func (d *Decision) Claims() (*Claims, bool) {
 // reach the request's (gin's *gin.Context, fiber.Ctx) should also store
 // the returned context under [ContextKey] in its own store.
 func (d *Decision) Context(parent context.Context) context.Context {
-	if d.verdict != signedIn && d.verdict != signedOut {
+	if d.disp != signedIn && d.disp != signedOut {
 		return parent
 	}
 	return withAuthState(parent, d.st)
@@ -155,7 +155,7 @@ func (d *Decision) Context(parent context.Context) context.Context {
 // X-Clerk-Auth-Reason headers. It sets nothing for an untouched request.
 // Call it before answering or passing the request on.
 func (d *Decision) SetHeaders(h http.Header) {
-	if d.verdict == untouched || d.verdict == preflightAnswered {
+	if d.disp == untouched || d.disp == preflightAnswered {
 		return
 	}
 	addVary(h)
@@ -166,7 +166,7 @@ func (d *Decision) SetHeaders(h http.Header) {
 // without an http.Header: add should append a "Vary" value to the
 // response's Vary header and set the others.
 func (d *Decision) EachHeader(add func(key, value string)) {
-	if d.verdict == untouched || d.verdict == preflightAnswered {
+	if d.disp == untouched || d.disp == preflightAnswered {
 		return
 	}
 	add("Vary", varyCredentials[0])
@@ -190,7 +190,7 @@ func (d *Decision) eachDebugHeader(set func(key, value string)) {
 // It ignores MiddlewareOptions.ErrorHandler, which needs an
 // http.ResponseWriter (use [Decision.ServeHTTP] where there is one).
 func (d *Decision) Reply() ErrorReply {
-	if d.verdict == preflightAnswered {
+	if d.disp == preflightAnswered {
 		return ErrorReply{Status: http.StatusNoContent}
 	}
 	realm := DefaultRealm
@@ -222,7 +222,7 @@ func (m *Middleware) Authenticate(ctx context.Context, in Credentials) Decision 
 // echo) call it.
 func (m *Middleware) AuthenticateRequest(r *http.Request) Decision {
 	if m.skip != nil && m.skip(r) {
-		return Decision{m: m, verdict: untouched}
+		return Decision{m: m, disp: untouched}
 	}
 	return m.decision(r.Context(), m.credentialsOf(r))
 }
@@ -247,18 +247,18 @@ func (m *Middleware) decision(ctx context.Context, in credentials) Decision {
 	d := Decision{m: m}
 	switch m.preflight(in) {
 	case preflightPass:
-		d.verdict = untouched
+		d.disp = untouched
 		return d
 	case preflightAnswer:
-		d.verdict = preflightAnswered
+		d.disp = preflightAnswered
 		return d
 	}
 	d.st, d.err = m.decide(ctx, in)
 	switch {
 	case d.err == nil:
-		d.verdict = signedIn
+		d.disp = signedIn
 	case m.passesSignedOut(d.err):
-		d.verdict = signedOut
+		d.disp = signedOut
 	}
 	return d
 }
@@ -270,7 +270,7 @@ func (m *Middleware) decision(ctx context.Context, in credentials) Decision {
 // (gin, echo) answer with it. It writes nothing for an Allowed request.
 func (d *Decision) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
-	case d.verdict == preflightAnswered:
+	case d.disp == preflightAnswered:
 		w.WriteHeader(http.StatusNoContent)
 	case d.Allowed():
 	case d.m == nil:

@@ -122,12 +122,15 @@ func (m *Middleware) decide(ctx context.Context, in credentials) (authState, err
 	if in.volatile {
 		token = strings.Clone(token) // kept in the state, caches and calls
 	}
+	if m.accepts != kindSession {
+		return m.decideKind(ctx, st, token, from) // machine_decide.go
+	}
 	c, err := m.verify(ctx, token)
 	if err != nil {
 		if from == fromHeader && !isB64Token(token) {
 			return st, errNotB64Token() // malformed credentials: 400, not 401
 		}
-		return st, err
+		return st, sessionOnlyError(token, err)
 	}
 	st.claims, st.token = c, token
 	return st, nil
@@ -154,7 +157,7 @@ func (m *Middleware) decideCookie(ctx context.Context, in credentials, st authSt
 		err = cs.checkAfterVerify(c)
 	}
 	if err != nil {
-		return st, err
+		return st, sessionOnlyError(cs.token, err) // machine tokens are never read from cookies
 	}
 	st.claims, st.token = c, cs.token
 	return st, nil
@@ -188,8 +191,8 @@ func (m *Middleware) extract(in credentials) (token string, from tokenCarrier, e
 		return "", fromNothing, err
 	case tok != "":
 		return tok, fromHeader, nil
-	case !m.cookies || in.source == nil:
-		return "", fromNothing, nil
+	case !m.cookies || in.source == nil || m.accepts&kindSession == 0:
+		return "", fromNothing, nil // a route without sessions reads no cookies
 	}
 	return "", fromCookie, nil
 }

@@ -39,9 +39,11 @@ var (
 	ErrSessionPending = errors.New("clerkauth: session pending")
 
 	// ErrKeysUnavailable is returned when the token could not be judged
-	// because the signing keys could not be obtained (key server down,
-	// invalid secret key, empty key set). It never means the token is bad:
-	// the middleware answers it with 503 and Retry-After, never 401.
+	// because what judges it could not be reached: the signing keys (key
+	// server down, invalid secret key, empty key set) or, for opaque
+	// machine tokens, Clerk's verify endpoints (down, rate limited, or
+	// refusing our key). It never means the token is bad: the middleware
+	// answers it with 503 and Retry-After, never 401.
 	ErrKeysUnavailable = errors.New("clerkauth: signing keys unavailable")
 
 	// ErrInvalidConfig is returned by constructors for a configuration that
@@ -97,6 +99,18 @@ const (
 	ReasonSessionPending       Reason = "session-pending"
 	ReasonSessionRevoked       Reason = "session-revoked"
 	ReasonTokenMissing         Reason = "session-token-missing"
+	// ReasonTokenLifetimeExceeded marks a token whose exp - iat exceeds
+	// Config.MaxTokenLifetime: a revocation would be forgotten before it
+	// expires.
+	ReasonTokenLifetimeExceeded Reason = "token-lifetime-exceeded"
+	// ReasonJWKRefreshCoolingDown means the token's kid is unknown to a key
+	// set fetched before the token was issued, and the next fetch is not
+	// allowed yet (Config.JWKSRefreshCooldown): undecided, in the
+	// keys-unavailable class, answered 503 with Retry-After.
+	ReasonJWKRefreshCoolingDown Reason = "jwk-refresh-cooling-down"
+	// ReasonTokenRevoked marks a machine token that Clerk reports revoked
+	// (answered 401; Clerk's SDKs accept such an answer).
+	ReasonTokenRevoked Reason = "token-revoked"
 	// ReasonRevocationUnavailable means the RevocationStore could not say
 	// whether the session is revoked; the token is refused (fail closed)
 	// in the keys-unavailable class, answered 503.
@@ -108,7 +122,7 @@ const (
 func (r Reason) keysUnavailable() bool {
 	switch r {
 	case ReasonJWKRemoteFailedToLoad, ReasonJWKFailedToResolve, ReasonSecretKeyInvalid,
-		ReasonRevocationUnavailable:
+		ReasonRevocationUnavailable, ReasonJWKRefreshCoolingDown, ReasonUnexpectedError:
 		return true
 	}
 	return false
@@ -137,6 +151,10 @@ type VerificationError struct {
 	Message string
 	// Err is the underlying cause, if any.
 	Err error
+
+	// retryAfter is when an undecided answer may change, for the
+	// keys-unavailable class; 0 means unknown (DefaultRetryAfter).
+	retryAfter time.Duration
 }
 
 // Error returns "clerkauth: <reason>: <message>[: <cause>]".
@@ -282,7 +300,10 @@ const (
 	// authenticated by a cookie (403, ErrCrossOriginRequest).
 	ReasonCrossOriginRequest Reason = "cross-origin-request"
 	// ReasonUnexpectedError marks an error of no known class (500), as in
-	// Clerk's SDKs.
+	// Clerk's SDKs. A [VerificationError] with it says that Clerk's verify
+	// endpoint for opaque machine tokens could not be asked (down, slow,
+	// rate limited, answering nonsense): it is in the ErrKeysUnavailable
+	// class, answered 503.
 	ReasonUnexpectedError Reason = "unexpected-error"
 )
 

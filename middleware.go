@@ -104,9 +104,11 @@ type MiddlewareOptions struct {
 	SessionsClient *SessionsClient
 
 	// OnlineFallback asks Clerk to verify a token when networkless
-	// verification cannot decide: the signing keys are unavailable, or the
-	// token's key ID is unknown even after a key refresh. Off by default.
-	// See [Middleware] for its guarantees. It needs a SessionsClient. The
+	// verification cannot decide because the key source fails (key server
+	// down or erroring, secret key refused). An unknown key ID never
+	// triggers it: see Config.JWKSRefreshCooldown. Off by default.
+	// See [Middleware] for its guarantees and its cost bound. It needs a
+	// SessionsClient. The
 	// verify endpoint was removed from Backend API versions after
 	// 2025-03-12, so the fallback's calls are pinned to that version
 	// whatever the client's Config.APIVersion; if Clerk answers 410 the
@@ -115,7 +117,8 @@ type MiddlewareOptions struct {
 
 	// FallbackFailureThreshold is the number of consecutive failed calls
 	// (network errors, 5xx, 429, 401, 403) after which the fallback's
-	// circuit opens. Default 5.
+	// circuit opens. Clerk's refusals of a token (400, 404, 422) neither
+	// count nor reset the count. Default 5.
 	FallbackFailureThreshold int
 
 	// FallbackCoolOff is how long the open circuit refuses calls before
@@ -124,12 +127,19 @@ type MiddlewareOptions struct {
 
 	// FallbackMaxConcurrent bounds the fallback calls in flight; tokens
 	// beyond it are answered as if there were no fallback. Default 16.
-	// Note that anyone can mint a token with plausible claims and an
-	// unknown key ID: while the fallback is on, each distinct such token
-	// costs one call to Clerk. This bound, the circuit breaker (Clerk's 429s
-	// count as failures) and Clerk's verdicts keep that from doing harm
-	// beyond spending the instance's Backend API rate limit.
 	FallbackMaxConcurrent int
+
+	// FallbackCallsPerSecond and FallbackBurst are the fallback's own rate
+	// budget, a token bucket of FallbackBurst calls refilled at
+	// FallbackCallsPerSecond: beyond it tokens are answered as if there
+	// were no fallback. It keeps the fallback's share of the instance's
+	// Backend API rate limit (100 requests per 10 s on development
+	// instances) small, so that Revoke, RequireActiveSession and the
+	// application's own calls are never starved. Defaults
+	// DefaultFallbackCallsPerSecond (0.5) and DefaultFallbackBurst (5): at
+	// most 10 calls in any 10 s, whatever the traffic.
+	FallbackCallsPerSecond float64
+	FallbackBurst          int
 
 	// ActiveSessionTTL is how long RequireActiveSession trusts an answer
 	// of the Sessions API about a session. Default 5 s; at most 1 minute.
@@ -141,6 +151,26 @@ type MiddlewareOptions struct {
 
 	// Now returns the current time. Default time.Now. Tests inject a clock.
 	Now func() time.Time
+
+	// AcceptsToken lists the kinds of token the middleware accepts:
+	// TokenKindSession, TokenKindM2M, TokenKindOAuth, TokenKindAPIKey, or
+	// TokenKindAny for all four. Default: session tokens only. Machine
+	// tokens are read only from the Authorization header (or the
+	// TokenExtractor), never from cookies; a route that accepts no session
+	// tokens reads no cookies at all. A token of a kind not listed is
+	// answered 401 with reason token-type-mismatch, before any
+	// verification and without any network request. See [MachineToken]
+	// and the README's "Guarding internal APIs" for the decision table.
+	// Accepting API keys or OAuth tokens needs the Verifier's
+	// Config.SecretKey, M2M tokens its SecretKey or MachineSecretKey.
+	AcceptsToken []TokenKind
+
+	// StrictMachineTokens asks Clerk about every opaque machine token
+	// (mt_…, oat_…, ak_…) instead of trusting an answer cached for
+	// Config.MachineTokenCacheTTL: a revoked token is refused at once, for
+	// one Backend API call per request. For revocation-sensitive routes.
+	// Concurrent requests with the same token still share one call.
+	StrictMachineTokens bool
 }
 
 // Defaults of [MiddlewareOptions].
@@ -154,6 +184,11 @@ const (
 	// DefaultFallbackMaxConcurrent is the default of
 	// MiddlewareOptions.FallbackMaxConcurrent.
 	DefaultFallbackMaxConcurrent = 16
+	// DefaultFallbackCallsPerSecond is the default of
+	// MiddlewareOptions.FallbackCallsPerSecond.
+	DefaultFallbackCallsPerSecond = 0.5
+	// DefaultFallbackBurst is the default of MiddlewareOptions.FallbackBurst.
+	DefaultFallbackBurst = 5
 	// DefaultActiveSessionTTL is the default of
 	// MiddlewareOptions.ActiveSessionTTL.
 	DefaultActiveSessionTTL = 5 * time.Second
@@ -220,13 +255,22 @@ const (
 //
 // With OnlineFallback, a token that networkless verification cannot judge
 // is sent to Clerk (POST /sessions/{sid}/verify) only after its unverified
-// claims have passed every check but the signature, and only when the
-// failure is the keys' (ErrKeysUnavailable) or an unknown key ID: never for
-// a token that is malformed, expired or badly signed under a known key.
-// Concurrent requests with the same token make one call; a confirmed token
-// is remembered until its exp; a circuit breaker stops calling an API that
+// claims have passed every check but the signature, and only when the key
+// source fails: never for an unknown key ID, nor for a token that is
+// malformed, expired or badly signed under a known key. Concurrent requests
+// with the same token make one call; Clerk's verdict, confirmation or
+// refusal, is remembered until the token's exp; calls are limited by the
+// fallback's own rate budget and stopped by a circuit breaker while the API
 // keeps failing; and when Clerk answers that the endpoint is gone (410) the
 // fallback turns itself off and logs it once.
+//
+// Cost bound: anyone can forge a token with plausible claims. While the
+// keys are available, N forged requests cost no Backend API call and at
+// most one key fetch per Config.JWKSRefreshCooldown, whatever N. While the
+// key source fails, they cost at most FallbackBurst +
+// FallbackCallsPerSecond·t verify calls over t seconds (with the defaults,
+// 10 per 10 s), and a token Clerk has answered costs nothing more until its
+// exp. RequireActiveSession adds none: it runs only for verified tokens.
 //
 // A Middleware is safe for concurrent use by multiple goroutines. Call
 // Close when done with it to stop its in-flight Sessions API calls.
@@ -251,6 +295,8 @@ type Middleware struct {
 	now           func() time.Time
 	logger        *slog.Logger
 	flights       *flightScope
+	accepts       kindSet // token kinds accepted
+	strict        bool    // StrictMachineTokens
 }
 
 // responder answers failed requests.
@@ -277,6 +323,13 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
+	accepts, err := kindSetOf(opts.AcceptsToken)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkAccepts(accepts); err != nil {
+		return nil, err
+	}
 	trusted, err := newTrustedOrigins(opts.TrustedOrigins)
 	if err != nil {
 		return nil, err
@@ -289,6 +342,7 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 		debug: opts.DebugHeaders, sessions: opts.SessionsClient, now: opts.Now, logger: opts.Logger,
 		resp:    &responder{handler: opts.ErrorHandler},
 		flights: newFlightScope(),
+		accepts: accepts, strict: opts.StrictMachineTokens,
 	}
 	if m.now == nil {
 		m.now = v.now
@@ -333,6 +387,10 @@ func (o *MiddlewareOptions) check() error {
 		return configError("%s is negative", "FallbackCoolOff")
 	case o.FallbackMaxConcurrent < 0:
 		return configError("%s is negative", "FallbackMaxConcurrent")
+	case o.FallbackBurst < 0:
+		return configError("%s is negative", "FallbackBurst")
+	case !(o.FallbackCallsPerSecond >= 0):
+		return configError("%s is negative or NaN", "FallbackCallsPerSecond")
 	}
 	return nil
 }
@@ -369,7 +427,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := m.AuthenticateRequest(r)
-		switch d.verdict {
+		switch d.disp {
 		case untouched:
 			next.ServeHTTP(w, r)
 			return

@@ -73,7 +73,7 @@ func describe(err error) errorResponse {
 			long: safeDetail(err, "cross-origin request refused"), reason: ReasonCrossOriginRequest}
 	case errors.Is(err, ErrForbidden):
 		return errorResponse{status: http.StatusForbidden, rfcError: "insufficient_scope", code: "authorization_invalid",
-			message: "Forbidden", long: "the session does not meet the route's requirements", reason: ReasonInsufficientScope}
+			message: "Forbidden", long: safeDetail(err, "the session does not meet the route's requirements"), reason: ReasonInsufficientScope}
 	case errors.Is(err, ErrInvalidToken):
 		return errorResponse{status: http.StatusUnauthorized, rfcError: "invalid_token", code: "authentication_invalid",
 			message: "Unauthenticated", long: safeDetail(err, "invalid session token"), reason: ReasonOf(err)}
@@ -95,6 +95,10 @@ func unavailableResponse(err error) errorResponse {
 	r := errorResponse{status: http.StatusServiceUnavailable, code: "service_unavailable",
 		message: "Service unavailable", long: safeDetail(err, "authentication is temporarily unavailable"),
 		reason: ReasonOf(err), retryAfter: DefaultRetryAfter}
+	var ve *VerificationError
+	if errors.As(err, &ve) && ve.retryAfter > 0 {
+		r.retryAfter = ve.retryAfter
+	}
 	var ue *middlewareError
 	if errors.As(err, &ue) && ue.class == ErrSessionsUnavailable {
 		r.reason = ReasonSessionsUnavailable

@@ -22,7 +22,8 @@ const (
 //	GET  /api/invoices  needs org:invoices:read
 //	GET  /api/billing   needs org:billing:manage
 //	POST /api/signout   revokes the caller's session at Clerk and here
-func demoAPI(m *clerkauth.Middleware) http.Handler {
+//	GET  /api/usage     machines only: an M2M token or an API key (mm)
+func demoAPI(m, mm *clerkauth.Middleware) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/public", func(w http.ResponseWriter, _ *http.Request) {
 		reply(w, http.StatusOK, map[string]string{"message": "public: no session needed"})
@@ -31,6 +32,7 @@ func demoAPI(m *clerkauth.Middleware) http.Handler {
 	mux.Handle("GET /api/invoices", m.Handler(clerkauth.RequirePermission(permInvoicesRead)(http.HandlerFunc(serveInvoices))))
 	mux.Handle("GET /api/billing", m.Handler(clerkauth.RequirePermission(permBillingManage)(http.HandlerFunc(serveBilling))))
 	mux.Handle("POST /api/signout", m.Handler(signOut(m)))
+	mux.Handle("GET /api/usage", mm.Handler(http.HandlerFunc(serveUsage)))
 	return mux
 }
 
@@ -49,6 +51,11 @@ func serveInvoices(w http.ResponseWriter, r *http.Request) {
 		"org_id":   c.Org.ID,
 		"invoices": []map[string]any{{"id": "inv_001", "amount": 4200, "currency": "EUR"}, {"id": "inv_002", "amount": 990, "currency": "EUR"}},
 	})
+}
+
+func serveUsage(w http.ResponseWriter, r *http.Request) {
+	mt, _ := clerkauth.MachineTokenFromContext(r.Context())
+	reply(w, http.StatusOK, map[string]any{"kind": mt.Kind, "subject": mt.Subject, "scopes": mt.Scopes, "requests_today": 42})
 }
 
 func serveBilling(w http.ResponseWriter, _ *http.Request) {

@@ -71,6 +71,14 @@ func TestDemoServesAndPrintsCurlCommands(t *testing.T) {
 	_, err = expectStatus(ctx, client, "GET", api[1]+"/api/me", "", http.StatusUnauthorized)
 	assert.NoError(t, err)
 
+	key := regexp.MustCompile(`KEY='(ak_[^']+)'`).FindStringSubmatch(out)
+	require.Len(t, key, 2, out)
+	assert.Contains(t, out, "/api/usage")
+	_, err = expectStatus(ctx, client, "GET", api[1]+"/api/usage", key[1], http.StatusOK)
+	assert.NoError(t, err, "a machine calls the API with the printed API key")
+	_, err = expectStatus(ctx, client, "GET", api[1]+"/api/usage", token[1], http.StatusUnauthorized)
+	assert.NoError(t, err)
+
 	status, fresh := post(t, mint[1], "")
 	require.Equal(t, http.StatusOK, status, fresh)
 	_, err = expectStatus(ctx, client, "GET", api[1]+"/api/invoices", strings.TrimSpace(fresh), http.StatusOK)

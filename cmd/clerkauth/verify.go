@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +15,12 @@ import (
 
 const verifyUsage = `Usage: clerkauth verify [flags] TOKEN|-
 
-Verifies a Clerk session token with the configured instance and prints its
-claims as JSON. With "-" the token is read from standard input (preferred:
+Verifies a Clerk token of any kind with the configured instance: a session
+token (its claims are printed as JSON), an M2M token, an OAuth access
+token or an API key (the verified machine token is printed as JSON).
+Machine JWTs are verified networklessly like sessions; opaque tokens (mt_,
+oat_, ak_) are sent to the Backend API's verify endpoint and need
+CLERK_SECRET_KEY (or CLERK_MACHINE_SECRET_KEY for M2M tokens). With "-" the token is read from standard input (preferred:
 a token on the command line shows in ps and the shell history). A leading
 "Bearer " is ignored.
 
@@ -27,6 +32,7 @@ Output: the claims on stdout (exit 0), or the reason on stderr as
 "invalid token: <reason>: <message>" (exit 1). With --json stdout always
 holds one object:
   {"status":"valid","claims":{...}}
+  {"status":"valid","machine_token":{"kind":"api_key",...}}
   {"status":"invalid","reason":"token-expired","message":"...","error":"..."}
   {"status":"undecided","reason":"jwk-remote-failed-to-load",...}
 
@@ -34,8 +40,9 @@ Exit status:
   0  the token is valid
   1  the token is invalid (the reason says why)
   2  usage or configuration error
-  3  could not decide: the signing keys are unavailable (key server down,
-     secret key rejected); the token may be valid
+  3  could not decide: the signing keys or the Backend API verify
+     endpoint are unavailable (server down, secret key rejected, rate
+     limited); the token may be valid
 `
 
 type verifyCmd struct {
@@ -102,7 +109,12 @@ func (c *verifyCmd) verify(ctx context.Context, e env, cfg clerkauth.Config, tok
 	}
 	defer v.Close()
 	done := e.progress("verify", fmt.Sprintf("fetching the signing keys (giving up after %v)", c.timeout))
-	claims, err := v.Verify(ctx, token)
+	mt, err := v.VerifyMachineToken(ctx, token)
+	if clerkauth.ReasonOf(err) != clerkauth.ReasonTokenTypeMismatch {
+		done()
+		return c.reportMachine(e, mt, err)
+	}
+	claims, err := v.Verify(ctx, token) // not a machine token
 	done()
 	if err == nil {
 		if c.json {
@@ -164,4 +176,52 @@ type operationTransport struct {
 
 func (t operationTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(r.WithContext(t.ctx))
+}
+
+// reportMachine prints the verdict on a machine token.
+func (c *verifyCmd) reportMachine(e env, mt *clerkauth.MachineToken, err error) int {
+	if err != nil {
+		return c.reportFailure(e, err)
+	}
+	if c.json {
+		writeJSON(e.stdout, map[string]any{"status": "valid", "machine_token": newMachineJSON(mt)})
+	} else {
+		writeJSON(e.stdout, newMachineJSON(mt))
+	}
+	return exitOK
+}
+
+// machineJSON is the stable JSON shape of a verified machine token.
+type machineJSON struct {
+	Kind      clerkauth.TokenKind `json:"kind"`
+	Format    string              `json:"format"`
+	ID        string              `json:"id"`
+	Subject   string              `json:"subject"`
+	Scopes    []string            `json:"scopes"`
+	Name      string              `json:"name,omitempty"`
+	ClientID  string              `json:"client_id,omitempty"`
+	Audience  []string            `json:"audience,omitempty"`
+	ExpiresAt *time.Time          `json:"expires_at,omitempty"`
+	IssuedAt  *time.Time          `json:"issued_at,omitempty"`
+	Claims    json.RawMessage     `json:"claims,omitempty"`
+}
+
+func newMachineJSON(mt *clerkauth.MachineToken) machineJSON {
+	out := machineJSON{Kind: mt.Kind, Format: "opaque", ID: mt.ID, Subject: mt.Subject, Scopes: mt.Scopes,
+		Name: mt.Name, ClientID: mt.ClientID, Audience: mt.Audience, Claims: mt.Claims}
+	if mt.JWT {
+		out.Format = "jwt"
+	}
+	if out.Scopes == nil {
+		out.Scopes = []string{}
+	}
+	if !mt.Expiration.IsZero() {
+		t := mt.Expiration.UTC()
+		out.ExpiresAt = &t
+	}
+	if !mt.IssuedAt.IsZero() {
+		t := mt.IssuedAt.UTC()
+		out.IssuedAt = &t
+	}
+	return out
 }

@@ -98,7 +98,9 @@ type Tokens struct {
 	Admin string
 	// Expired expired a minute ago.
 	Expired string
-	// Forged is well formed but signed by another key.
+	// Forged is Member with its payload altered: the signature no longer
+	// matches (the same key ID, so the answer does not depend on the key
+	// cache's refresh cooldown).
 	Forged string
 }
 
@@ -227,20 +229,18 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	srv := clerktest.NewServer(clerktest.Config{})
 	t.Cleanup(srv.Close)
-	other := clerktest.NewServer(clerktest.Config{})
-	t.Cleanup(other.Close)
 	member := srv.CreateSession(clerktest.SessionParams{
 		UserID: "user_member", Org: &clerktest.OrgMembership{Slug: "acme", Role: "member", Permissions: []string{"org:invoices:read"}},
 	})
 	admin := srv.CreateSession(clerktest.SessionParams{
 		UserID: "user_admin", Org: &clerktest.OrgMembership{Slug: "acme", Role: "admin", Permissions: []string{Permission}},
 	})
-	forgedSess := other.CreateSession(clerktest.SessionParams{})
+	memberToken := srv.MustToken(member.ID, clerktest.WithLifetime(time.Hour))
 	e := &env{srv: srv, tokens: Tokens{
-		Member:  srv.MustToken(member.ID, clerktest.WithLifetime(time.Hour)),
+		Member:  memberToken,
 		Admin:   srv.MustToken(admin.ID, clerktest.WithLifetime(time.Hour)),
 		Expired: srv.MustToken(member.ID, clerktest.WithIssuedAt(srv.Clock().Now().Add(-2*time.Minute))),
-		Forged:  other.MustToken(forgedSess.ID, clerktest.WithLifetime(time.Hour)),
+		Forged:  tamper(memberToken),
 	}}
 	e.ok = e.middleware(t, srv.JWKSURL())
 	down := clerktest.NewServer(clerktest.Config{})
@@ -268,6 +268,18 @@ func (e *env) middleware(t *testing.T, jwksURL string) *clerkauth.Middleware {
 	}
 	t.Cleanup(func() { _ = m.Close() })
 	return m
+}
+
+// tamper changes one character in the middle of tok's payload.
+func tamper(tok string) string {
+	b := []byte(tok)
+	i := strings.IndexByte(tok, '.') + 10
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b)
 }
 
 // Run sends every Case through the reference (NetHTTP) and through
