@@ -78,10 +78,10 @@ type disposition uint8
 
 const (
 	refused           disposition = iota // answer with the error
-	untouched                        // skipped, or a CORS preflight passed on: as is
-	signedIn                         // pass on with the verified session
-	signedOut                        // optional: pass on signed out
-	preflightAnswered                // a CORS preflight answered 204 here
+	untouched                            // skipped, or a CORS preflight passed on: as is
+	signedIn                             // pass on with the verified session
+	signedOut                            // optional: pass on signed out
+	preflightAnswered                    // a CORS preflight answered 204 here
 )
 
 // Decision is the middleware's verdict on one request, apart from any
@@ -95,10 +95,10 @@ const (
 // mutation; its methods only read it. The zero Decision refuses the
 // request with an internal error.
 type Decision struct {
-	m       *Middleware
-	st      authState
-	err     error
-	disp    disposition
+	m    *Middleware
+	st   authState
+	err  error
+	disp disposition
 }
 
 // errZeroDecision is the error of a zero Decision: a bug of the caller.
