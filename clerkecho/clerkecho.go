@@ -1,6 +1,7 @@
 // Package clerkecho adapts clerkauth to echo v4
 // (github.com/labstack/echo/v4): an echo.MiddlewareFunc that authenticates
-// requests with Clerk session tokens, guards as echo.MiddlewareFuncs, and
+// requests with Clerk session tokens (and machine tokens, with
+// MiddlewareOptions.AcceptsToken), guards as echo.MiddlewareFuncs, and
 // accessors taking an echo.Context. Echo v5, whose Context is a struct
 // and whose handlers differ, is not covered.
 //
@@ -21,7 +22,15 @@
 //	})
 //	api.POST("/invoices", createInvoice, clerkecho.RequirePermission("org:invoices:create"))
 //
-// The request's context carries the session too:
+// On a route whose Middleware accepts machine tokens, [MachineToken],
+// [UserID] and [TokenKind] read the token, and [RequireScopes],
+// [RequireMachine] and [RequireAPIKeyOwner] guard it, with the verdict of
+// clerkauth's net/http guards ([clerkauth.AuthorizeMachine]):
+//
+//	internal := e.Group("/internal", clerkecho.Middleware(machines)) // AcceptsToken: M2M, API keys
+//	internal.POST("/sync", sync, clerkecho.RequireMachine("mch_billing…"))
+//
+// The request's context carries the session or machine token too:
 // clerkauth.SessionFromContext(c.Request().Context()).
 package clerkecho
 

@@ -16,6 +16,16 @@
 //	})
 //	api.Post("/invoices", clerkfiber.RequirePermission("org:invoices:create"), createInvoice)
 //
+// On a route whose Middleware accepts machine tokens
+// (MiddlewareOptions.AcceptsToken), [MachineToken], [UserID] and
+// [TokenKind] read the token (clerkauth.MachineTokenFromContext(c) works
+// too), and [RequireScopes], [RequireMachine] and [RequireAPIKeyOwner]
+// guard it, with the verdict of clerkauth's net/http guards
+// ([clerkauth.AuthorizeMachine]):
+//
+//	internal := app.Group("/internal", clerkfiber.New(machines))
+//	internal.Post("/sync", clerkfiber.RequireMachine("mch_billing…"), sync)
+//
 // fasthttp reuses a request's memory once it is answered. The middleware
 // marks the credentials Volatile, so clerkauth copies the token before
 // keeping it (the verified state, its caches); the claims are decoded into
@@ -224,13 +234,19 @@ func RequireCheck(check clerkauth.Check) fiber.Handler {
 	return func(c fiber.Ctx) error {
 		claims, _ := Session(c)
 		if err := clerkauth.Authorize(claims, check); err != nil {
-			if a, ok := c.Locals(adapterKey{}).(*adapter); ok {
-				return a.fail(c, err)
-			}
-			return send(c, clerkauth.RenderError("", err))
+			return failGuard(c, err)
 		}
 		return c.Next()
 	}
+}
+
+// failGuard answers a failed guard through the middleware that
+// authenticated c, or with the default answer without one.
+func failGuard(c fiber.Ctx, err error) error {
+	if a, ok := c.Locals(adapterKey{}).(*adapter); ok {
+		return a.fail(c, err)
+	}
+	return send(c, clerkauth.RenderError("", err))
 }
 
 // RequirePermission returns a guard requiring the active organization

@@ -1,6 +1,7 @@
 // Package clerkgin adapts clerkauth to gin (github.com/gin-gonic/gin v1):
-// a gin.HandlerFunc that authenticates requests with Clerk session tokens,
-// guards as gin.HandlerFuncs, and accessors taking a *gin.Context.
+// a gin.HandlerFunc that authenticates requests with Clerk session tokens
+// (and machine tokens, with MiddlewareOptions.AcceptsToken), guards as
+// gin.HandlerFuncs, and accessors taking a *gin.Context.
 //
 // It is a thin layer over [clerkauth.Middleware.AuthenticateRequest], the
 // decision net/http's middleware makes: every request gets the same
@@ -17,8 +18,17 @@
 //	})
 //	api.POST("/invoices", clerkgin.RequirePermission("org:invoices:create"), createInvoice)
 //
+// On a route whose Middleware accepts machine tokens, [MachineToken],
+// [UserID] and [TokenKind] read the token, and [RequireScopes],
+// [RequireMachine] and [RequireAPIKeyOwner] guard it, with the verdict of
+// clerkauth's net/http guards ([clerkauth.AuthorizeMachine]):
+//
+//	internal := r.Group("/internal", clerkgin.Middleware(machines)) // AcceptsToken: M2M, API keys
+//	internal.POST("/sync", clerkgin.RequireMachine("mch_billing…"), sync)
+//
 // *gin.Context is itself a context.Context, so clerkauth.SessionFromContext(c)
-// compiles; the middleware stores the session where it then finds it (see
+// compiles; the middleware stores the session (or the machine token, for
+// clerkauth.MachineTokenFromContext(c)) where it then finds it (see
 // [clerkauth.ContextKey]), whether or not the engine sets
 // ContextWithFallback. c.Request.Context() carries it too, for code that
 // takes the request.

@@ -6,12 +6,16 @@
 //
 // An adapter's test calls [Run] with a [Mount] that builds the
 // framework's app from a Middleware, and drives it through a [Driver]
-// (httptest for routers on net/http, app.Test for fiber).
+// (httptest for routers on net/http, app.Test for fiber). [RunMachine]
+// does the same for machine tokens (M2M tokens and API keys, with the
+// adapter's machine guards and accessors) with a [MachineMount], against
+// clerktest's Backend API, up, down and rate limited.
 //
 // It is a test helper: only tests import it.
 package conformance
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -88,6 +92,9 @@ type Case struct {
 	Request func(tk Tokens) *http.Request
 	// Status is the status every transport must answer.
 	Status int
+	// Reason, when set, is the reason of the error body every transport
+	// must send.
+	Reason clerkauth.Reason
 }
 
 // Tokens are the session tokens of a run.
@@ -102,6 +109,10 @@ type Tokens struct {
 	// matches (the same key ID, so the answer does not depend on the key
 	// cache's refresh cooldown).
 	Forged string
+	// M2M is a JWT M2M token of the instance, APIKey an API key (ak_…):
+	// machine credentials, which a session-only route refuses.
+	M2M    string
+	APIKey string
 }
 
 func get(path string, header ...string) *http.Request {
@@ -178,6 +189,18 @@ var Cases = []Case{
 	{Name: "duplicate Authorization", Status: 400, Request: func(tk Tokens) *http.Request {
 		return get(PrivatePath, "Authorization", bearer(tk.Member), "Authorization", bearer(tk.Member))
 	}},
+	{Name: "M2M token on the session route", Status: 401, Reason: clerkauth.ReasonTokenTypeMismatch, Request: func(tk Tokens) *http.Request {
+		return get(PrivatePath, "Authorization", bearer(tk.M2M))
+	}},
+	{Name: "API key on the session route", Status: 401, Reason: clerkauth.ReasonTokenTypeMismatch, Request: func(tk Tokens) *http.Request {
+		return get(PrivatePath, "Authorization", bearer(tk.APIKey))
+	}},
+	{Name: "M2M token in the __session cookie", Status: 401, Reason: clerkauth.ReasonTokenTypeMismatch, Request: func(tk Tokens) *http.Request {
+		return get(PrivatePath, "Cookie", "__client_uat=1; __session="+tk.M2M)
+	}},
+	{Name: "M2M token to a session guard", Status: 401, Reason: clerkauth.ReasonTokenTypeMismatch, Request: func(tk Tokens) *http.Request {
+		return get(AdminPath, "Authorization", bearer(tk.M2M))
+	}},
 	{Name: "key outage", Outage: true, Status: 503, Request: func(tk Tokens) *http.Request {
 		return get(PrivatePath, "Authorization", bearer(tk.Member))
 	}},
@@ -241,6 +264,8 @@ func newEnv(t *testing.T) *env {
 		Admin:   srv.MustToken(admin.ID, clerktest.WithLifetime(time.Hour)),
 		Expired: srv.MustToken(member.ID, clerktest.WithIssuedAt(srv.Clock().Now().Add(-2*time.Minute))),
 		Forged:  tamper(memberToken),
+		M2M:     srv.MustM2MToken(srv.CreateMachine(clerktest.MachineParams{}).ID, clerktest.M2MTokenParams{Format: clerktest.FormatJWT}).Token,
+		APIKey:  srv.MustAPIKey(clerktest.APIKeyParams{Subject: "user_member000000000000000000000"}).Secret,
 	}}
 	e.ok = e.middleware(t, srv.JWKSURL())
 	down := clerktest.NewServer(clerktest.Config{})
@@ -270,6 +295,22 @@ func (e *env) middleware(t *testing.T, jwksURL string) *clerkauth.Middleware {
 	return m
 }
 
+// bodyReason returns the reason of an error body in Clerk's shape
+// (errors[0].meta.reason), "" for any other body.
+func bodyReason(body string) string {
+	var b struct {
+		Errors []struct {
+			Meta struct {
+				Reason string `json:"reason"`
+			} `json:"meta"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal([]byte(body), &b) != nil || len(b.Errors) == 0 {
+		return ""
+	}
+	return b.Errors[0].Meta.Reason
+}
+
 // tamper changes one character in the middle of tok's payload.
 func tamper(tok string) string {
 	b := []byte(tok)
@@ -295,23 +336,31 @@ func Run(t *testing.T, mount Mount) {
 			if want.status != c.Status {
 				t.Fatalf("net/http answered %d; the table says %d (body %q)", want.status, c.Status, want.body)
 			}
-			have := read(t, got[c.Outage](c.Request(e.tokens)))
-			if have.status != want.status {
-				t.Errorf("status %d; net/http %d (body %q)", have.status, want.status, have.body)
+			if r := bodyReason(want.body); c.Reason != "" && r != string(c.Reason) {
+				t.Errorf("net/http's reason %q; the table says %q", r, c.Reason)
 			}
-			if have.body != want.body {
-				t.Errorf("body\n%s\nnet/http\n%s", have.body, want.body)
-			}
-			for _, k := range ComparedHeaders {
-				if h, w := strings.Join(have.header[k], "|"), strings.Join(want.header[k], "|"); h != w {
-					t.Errorf("%s: %q; net/http %q", k, h, w)
-				}
-			}
-			if want.status >= 400 {
-				if h, w := have.header.Get("Content-Type"), want.header.Get("Content-Type"); h != w {
-					t.Errorf("Content-Type: %q; net/http %q", h, w)
-				}
-			}
+			compare(t, read(t, got[c.Outage](c.Request(e.tokens))), want)
 		})
+	}
+}
+
+// compare fails t where have differs from the reference's answer want.
+func compare(t *testing.T, have, want answer) {
+	t.Helper()
+	if have.status != want.status {
+		t.Errorf("status %d; net/http %d (body %q)", have.status, want.status, have.body)
+	}
+	if have.body != want.body {
+		t.Errorf("body\n%s\nnet/http\n%s", have.body, want.body)
+	}
+	for _, k := range ComparedHeaders {
+		if h, w := strings.Join(have.header[k], "|"), strings.Join(want.header[k], "|"); h != w {
+			t.Errorf("%s: %q; net/http %q", k, h, w)
+		}
+	}
+	if want.status >= 400 {
+		if h, w := have.header.Get("Content-Type"), want.header.Get("Content-Type"); h != w {
+			t.Errorf("Content-Type: %q; net/http %q", h, w)
+		}
 	}
 }
