@@ -25,3 +25,19 @@ func TestConformance(t *testing.T) {
 		return conformance.Serve(r)
 	})
 }
+
+// TestMachineConformance runs the machine table through chi with
+// clerkauth's net/http machine guards.
+func TestMachineConformance(t *testing.T) {
+	conformance.RunMachine(t, func(_ *testing.T, m *clerkauth.Middleware) conformance.Driver {
+		r := chi.NewRouter()
+		r.Group(func(r chi.Router) {
+			r.Use(m.Handler)
+			r.Get(conformance.MachinePath, conformance.MachineHandler().ServeHTTP)
+			r.With(clerkauth.RequireScopes(conformance.Scope)).Get(conformance.ScopedPath, conformance.MachineHandler().ServeHTTP)
+			r.With(clerkauth.RequireMachine(conformance.CallerMachine)).Get(conformance.CallerPath, conformance.MachineHandler().ServeHTTP)
+			r.With(clerkauth.RequireAPIKeyOwner(clerkauth.OwnerOrganization)).Get(conformance.OrgKeyPath, conformance.MachineHandler().ServeHTTP)
+		})
+		return conformance.Serve(r)
+	})
+}
