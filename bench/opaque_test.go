@@ -65,3 +65,24 @@ func TestOpaqueFloodStaysWithinBudget(t *testing.T) {
 		t.Errorf("latency samples %d and %d, want 200 each", r.Quiet.N, r.Flood.N)
 	}
 }
+
+// TestFloodOutlastingTheCacheTTL shows the limit the README states: once
+// a valid key's cache entry ends during a flood that keeps the budget
+// spent, the key is answered 503 (its confirmation needs a call), while it
+// worked before the flood.
+func TestFloodOutlastingTheCacheTTL(t *testing.T) {
+	e := newEnv(t)
+	r, err := RunOpaqueFlood(context.Background(), e, FloodOptions{
+		ValidKeys: 2, ValidRequests: 200, ValidWorkers: 2, ValidRate: 100,
+		Random: 10000, FloodWorkers: 2, FloodRate: 5000, MaxDuration: 10 * time.Second, CacheTTL: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Accepted != 0 || r.Calls > r.Allowed {
+		t.Errorf("%d random keys accepted, %d calls (bound %d)", r.Accepted, r.Calls, r.Allowed)
+	}
+	if r.ValidErrors == 0 {
+		t.Errorf("valid keys kept working through a 2 s flood with a 1 s cache TTL: the README's caveat is stale: %+v", r)
+	}
+}
