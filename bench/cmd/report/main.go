@@ -48,6 +48,7 @@ func run(benchFile, loadFile string, storm, mem, machine bool, entries int) erro
 			return err
 		}
 		t.benchRows(res)
+		t.adapterRows(res)
 	}
 	if storm || mem || machine {
 		fx, err := bench.NewFixture()
