@@ -28,6 +28,7 @@ type onlineFallback struct {
 	sessions *SessionsClient
 	now      func() time.Time
 	logger   *slog.Logger
+	obs      *observer // nil when nothing observes
 	breaker  *breaker
 	slots    chan struct{} // bounds the calls in flight
 	flight   *flightGroup[*Claims]
@@ -38,7 +39,7 @@ type onlineFallback struct {
 func newOnlineFallback(m *Middleware, opts MiddlewareOptions) *onlineFallback {
 	cache, _ := lru.New[[sha256.Size]byte, *Claims](fallbackCacheSize)
 	return &onlineFallback{
-		v: m.v, sessions: verifyClient(m.sessions), now: m.now, logger: m.logger,
+		v: m.v, sessions: verifyClient(m.sessions), now: m.now, logger: m.logger, obs: m.obs,
 		breaker: &breaker{
 			threshold: orDefault(opts.FallbackFailureThreshold, DefaultFallbackFailureThreshold),
 			coolOff:   orDefault(opts.FallbackCoolOff, DefaultFallbackCoolOff),
@@ -131,7 +132,7 @@ func (f *onlineFallback) confirm(ctx context.Context, key [sha256.Size]byte, tok
 	}
 	//nolint:staticcheck // The deprecated endpoint is the point of the fallback.
 	s, err := f.sessions.Verify(ctx, c.SessionID, token)
-	f.breaker.record(apiFailed(err))
+	f.recordCall(ctx, apiFailed(err)) // f.breaker.record, reported
 	if err != nil {
 		return nil, f.verdictOf(err)
 	}

@@ -31,7 +31,7 @@ func (v *Verifier) checkSignature(ctx context.Context, t *parsedToken, now time.
 	if err := v.checkClaims(t.claims, now); err != nil {
 		return err
 	}
-	k, err := v.remote.resolve(ctx, t.kid)
+	k, err := v.resolveKey(ctx, t.kid) // jwks.go's resolve, reported
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,8 @@ type Verifier struct {
 	cache        *tokenCache // nil when disabled
 	revocations  RevocationStore
 	maxLifetime  time.Duration
-	cookieSuffix string // of Config.PublishableKey, "" without one
+	cookieSuffix string    // of Config.PublishableKey, "" without one
+	obs          *observer // nil when nothing observes
 }
 
 // NewVerifier returns a Verifier for cfg. It fails closed, with an error
@@ -49,6 +50,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		now:         cfg.Now,
 		revocations: cfg.Revocations,
 		maxLifetime: cfg.MaxTokenLifetime,
+		obs:         cfg.obs,
 	}
 	steps := []func(*Config) error{v.setIssuers, v.setAlgorithms, v.setKeySources}
 	for _, step := range steps {
@@ -59,6 +61,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.TokenCacheSize > 0 {
 		v.cache = newTokenCache(cfg.TokenCacheSize)
 	}
+	v.obs.warnConfig(context.Background(), &cfg) // observe_points.go
 	return v, nil
 }
 
@@ -131,8 +134,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	now := v.now()
 	if c, ok := v.cached(token); ok { // tokencache.go
+		v.obs.cacheLookup(ctx, true) // observer.go
 		return v.recheck(ctx, c, now)
 	}
+	v.obs.cacheLookup(ctx, false)
 	t, err := v.parse(token) // parse.go: size, shape, header, claim syntax
 	if err != nil {
 		return nil, err
@@ -158,7 +163,7 @@ func (v *Verifier) MarkRevoked(ctx context.Context, sessionID string) error {
 	if sessionID == "" {
 		return fmt.Errorf("%w: empty session ID", ErrInvalidConfig)
 	}
-	return v.revocations.Revoke(ctx, sessionID, v.now().Add(v.maxLifetime+v.leeway))
+	return v.obs.revocationResult(ctx, opRevoke, v.revocations.Revoke(ctx, sessionID, v.now().Add(v.maxLifetime+v.leeway)))
 }
 
 // Warm fetches the signing keys now, so the first request does not wait
