@@ -143,7 +143,8 @@ type KeyFetchDone struct {
 }
 
 // UnknownKID is a token whose key ID the held key set lacks. It is not
-// reported before the first key set is loaded.
+// reported while no key set serves (before the first is loaded, or past
+// Config.JWKSMaxStaleness).
 type UnknownKID struct {
 	// KID is the key ID the token names, cut to 64 bytes. It comes from an
 	// unverified token: treat it as attacker-controlled text.

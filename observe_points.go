@@ -17,9 +17,11 @@ import (
 // --- Verifier
 
 // resolveKey resolves a key ID the held key set lacks (jwks.go) and
-// reports it, once a first key set was loaded.
+// reports it, when a key set is held: with none (not loaded yet, or past
+// the maximum staleness) every key ID is missing and the key fetch events
+// tell the story.
 func (v *Verifier) resolveKey(ctx context.Context, kid string) (*verifyKey, error) {
-	if v.obs == nil || v.remote.snap.Load() == nil {
+	if v.obs == nil || !v.remote.servable() {
 		return v.remote.resolve(ctx, kid)
 	}
 	k, err := v.remote.resolve(ctx, kid)
