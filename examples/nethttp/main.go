@@ -1,5 +1,8 @@
 // Command nethttp is a plain net/http server guarded by clerkauth: no
-// router but Go's http.ServeMux.
+// router but Go's http.ServeMux. It also shows how to operate one: it
+// exports clerkauth's metrics for Prometheus on /metrics (OpenTelemetry's
+// Prometheus exporter over otelclerkauth) and answers a readiness probe on
+// /readyz.
 //
 //	cd examples && go run ./nethttp
 //
@@ -15,8 +18,14 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/examples/internal/exampleauth"
+	"github.com/clerkauth/clerkauth/otelclerkauth"
 )
 
 func main() {
@@ -44,9 +53,26 @@ func run() error {
 
 // newApp returns the app's handler and a function releasing its resources.
 func newApp(opts exampleauth.Options) (http.Handler, func(), error) {
-	auth, err := exampleauth.New(opts)
+	metrics, err := newMetrics()
 	if err != nil {
 		return nil, nil, err
+	}
+	opts.Clerk.Observer = metrics.inst.Observer()
+	auth, err := exampleauth.New(opts)
+	if err != nil {
+		metrics.close()
+		return nil, nil, err
+	}
+	gauges, err := metrics.inst.ObserveVerifier(auth.Verifier)
+	if err != nil {
+		auth.Close()
+		metrics.close()
+		return nil, nil, err
+	}
+	cleanup := func() {
+		_ = gauges.Unregister()
+		auth.Close()
+		metrics.close()
 	}
 	m := auth.Middleware
 
@@ -60,7 +86,35 @@ func newApp(opts exampleauth.Options) (http.Handler, func(), error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /public", public)
 	mux.Handle("/api/", m.Handler(api))
-	return mux, auth.Close, nil
+	mux.Handle("GET /metrics", metrics.handler)                 // for Prometheus
+	mux.Handle("GET /readyz", auth.Verifier.ReadinessHandler()) // for a readinessProbe
+	return mux, cleanup, nil
+}
+
+// metrics is clerkauth's instrumentation exported for Prometheus, on a
+// registry of its own rather than the global one.
+type metrics struct {
+	inst    *otelclerkauth.Instrumentation
+	handler http.Handler
+	close   func()
+}
+
+func newMetrics() (*metrics, error) {
+	reg := prometheus.NewRegistry()
+	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return nil, err
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
+	inst, err := otelclerkauth.New(otelclerkauth.Options{MeterProvider: mp})
+	if err != nil {
+		return nil, err
+	}
+	return &metrics{
+		inst:    inst,
+		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		close:   func() { _ = mp.Shutdown(context.Background()) },
+	}, nil
 }
 
 func public(w http.ResponseWriter, _ *http.Request) {

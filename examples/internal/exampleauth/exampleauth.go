@@ -76,7 +76,7 @@ func New(opts Options) (*Auth, error) {
 	cfg := opts.Clerk
 	if DemoMode(cfg) {
 		a.demo = clerktest.NewServer(clerktest.Config{})
-		cfg = demoConfig(a.demo)
+		cfg = demoConfig(a.demo, cfg.Observer)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = opts.Logger
@@ -105,12 +105,14 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// demoConfig is the configuration of the embedded instance srv.
-func demoConfig(srv *clerktest.Server) clerkauth.Config {
+// demoConfig is the configuration of the embedded instance srv, keeping
+// the app's Observer.
+func demoConfig(srv *clerktest.Server, obs clerkauth.Observer) clerkauth.Config {
 	return clerkauth.Config{
 		SecretKey:      srv.SecretKey(),
 		PublishableKey: srv.PublishableKey(),
 		APIURL:         srv.APIURL(),
+		Observer:       obs,
 	}
 }
 
