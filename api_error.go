@@ -141,3 +141,28 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// redact removes the secret key, and anything shaped like a Clerk secret,
+// from every text of e that came from the answer: an error page or message
+// may echo the request's Authorization header.
+func (e *APIError) redact(secret string) {
+	e.Body = httpx.Redact(e.Body, secret)
+	e.TraceID = httpx.Redact(e.TraceID, secret)
+	redactMeta(e.Meta, secret)
+	for i := range e.Errors {
+		en := &e.Errors[i]
+		en.Code = httpx.Redact(en.Code, secret)
+		en.Message = httpx.Redact(en.Message, secret)
+		en.LongMessage = httpx.Redact(en.LongMessage, secret)
+		redactMeta(en.Meta, secret)
+	}
+}
+
+// redactMeta redacts the string values of m, one level deep.
+func redactMeta(m map[string]any, secret string) {
+	for k, v := range m {
+		if s, ok := v.(string); ok {
+			m[k] = httpx.Redact(s, secret)
+		}
+	}
+}

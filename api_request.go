@@ -95,9 +95,21 @@ func (c *SessionsClient) logRetry(ctx context.Context, r apiRequest, attempt int
 		slog.Duration("wait", wait), slog.String("error", err.Error()))
 }
 
-// attempt sends r once and reads the answer, bounded.
+// attempt sends r once and reads the answer, within the per-attempt
+// deadline, and with the secret key redacted from whatever error it makes.
 func (c *SessionsClient) attempt(ctx context.Context, r apiRequest) outcome {
-	req, err := c.newRequest(ctx, r)
+	o := c.attemptOnce(ctx, r)
+	o.err = httpx.RedactError(o.err, c.secretKey)
+	if o.apiErr != nil {
+		o.apiErr.redact(c.secretKey)
+	}
+	return o
+}
+
+func (c *SessionsClient) attemptOnce(ctx context.Context, r apiRequest) outcome {
+	actx, cancel := httpx.WithDeadline(ctx, c.timeout)
+	defer cancel()
+	req, err := c.newRequest(actx, r)
 	if err != nil {
 		return outcome{err: err}
 	}

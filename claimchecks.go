@@ -11,7 +11,7 @@ import (
 func (v *Verifier) checkClaims(c *Claims, now time.Time) error {
 	checks := [...]func(*Claims, time.Time) error{
 		v.checkSubject, v.checkIssuer, v.checkAudience, v.checkAuthorizedParty,
-		v.checkTimes, v.checkStatus,
+		v.checkTimes, v.checkLifetime, v.checkStatus,
 	}
 	for _, check := range checks {
 		if err := check(c, now); err != nil {
@@ -69,6 +69,21 @@ func (v *Verifier) checkTimes(c *Claims, now time.Time) error {
 		return verr(ReasonTokenNotActiveYet, "token is not valid yet (nbf)")
 	case !c.IssuedAt.IsZero() && c.IssuedAt.After(now.Add(v.leeway)):
 		return verr(ReasonTokenIatInTheFuture, "token was issued in the future (iat)")
+	}
+	return nil
+}
+
+// checkLifetime bounds a token's life by MaxTokenLifetime, which is how
+// long a revocation is remembered (see [Verifier.MarkRevoked]): a longer-lived
+// token would verify again once its session's revocation was forgotten. A
+// token without iat has no knowable lifetime (exp - now says nothing about
+// when it was issued) and is refused; every token Clerk issues has one.
+func (v *Verifier) checkLifetime(c *Claims, _ time.Time) error {
+	switch {
+	case c.IssuedAt.IsZero():
+		return verr(ReasonTokenVerificationFailed, "issued-at claim (iat) is required: without it the token's lifetime cannot be bounded")
+	case c.Expiry.Sub(c.IssuedAt) > v.maxLifetime:
+		return verr(ReasonTokenLifetimeExceeded, "token lifetime (exp - iat) exceeds the configured maximum")
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ const (
 	// background refresh.
 	DefaultJWKSCacheTTL = 5 * time.Minute
 	// DefaultJWKSRefreshCooldown is the minimum interval between two fetches
-	// caused by unknown key IDs.
+	// caused by unknown key IDs (see Config.JWKSRefreshCooldown).
 	DefaultJWKSRefreshCooldown = 30 * time.Second
 	// DefaultJWKSMaxStaleness is how long the last good keys keep serving
 	// while the key server fails.
@@ -45,9 +45,19 @@ const (
 	DefaultMaxRetries = 3
 	// MaxTokenSize is the largest token accepted, in bytes.
 	MaxTokenSize = 16 << 10
-	// DefaultMaxTokenLifetime is how long a revocation is remembered: the
-	// longest session token lifetime expected (Clerk's default is 60 s).
+	// DefaultMaxTokenLifetime is the longest token lifetime (exp - iat)
+	// accepted, and so how long a revocation is remembered. Clerk's session
+	// tokens live 60 s; tokens from CreateToken or JWT templates may be
+	// given longer lives.
 	DefaultMaxTokenLifetime = time.Hour
+	// DefaultMachineTokenCacheTTL is how long an opaque machine token that
+	// Clerk confirmed is trusted without asking again: a revoked token
+	// keeps working this long. 5 s keeps revocation prompt while a busy
+	// caller costs at most one verify call per token per 5 s, against
+	// Clerk's 100 (development) or 1000 (production) calls per 10 s.
+	DefaultMachineTokenCacheTTL = 5 * time.Second
+	// MaxMachineTokenCacheTTL is the longest MachineTokenCacheTTL accepted.
+	MaxMachineTokenCacheTTL = 5 * time.Minute
 )
 
 // Config configures a [Verifier] and a [SessionsClient]. The zero value of
@@ -63,6 +73,39 @@ type Config struct {
 	// pk_live_…). The expected token issuer, https://<frontend API host>,
 	// is decoded from it, as is the suffix of the __session_<suffix> cookie.
 	PublishableKey string
+
+	// MachineSecretKey is a machine's secret key (ak_…, the
+	// CLERK_MACHINE_SECRET_KEY of Clerk's SDKs). When set, opaque M2M
+	// tokens are verified with it instead of SecretKey, so that Clerk
+	// accepts only tokens scoped to that machine: with the instance's
+	// secret key any M2M token of the instance verifies. It is never
+	// logged.
+	MachineSecretKey string
+
+	// MachineTokenCacheTTL is how long an opaque machine token (mt_…,
+	// oat_…, ak_…) that Clerk confirmed is trusted without asking again,
+	// and at most until it expires. Zero means DefaultMachineTokenCacheTTL;
+	// a negative value disables the cache (every request asks Clerk); at
+	// most MaxMachineTokenCacheTTL. See MiddlewareOptions.StrictMachineTokens
+	// for revocation-sensitive routes.
+	MachineTokenCacheTTL time.Duration
+
+	// MachineTokenCache is a second-level cache of confirmed opaque
+	// machine tokens, shared by replicas (a Redis store, say); the
+	// Verifier keeps its own in-process cache in front of it. Default
+	// none. Whoever can write to it can make tokens valid: protect it as
+	// the secret key.
+	MachineTokenCache MachineTokenCache
+
+	// MachineVerifyRate and MachineVerifyBurst bound the calls to Clerk's
+	// verify endpoints for opaque machine tokens (a token bucket): at most
+	// Burst + Rate·t calls in any t, whatever callers send. A token that
+	// would need a call beyond it is answered 503 with Retry-After; cached
+	// tokens are unaffected. Defaults: 5/s and 20 for a development secret
+	// key (sk_test_), 50/s and 200 otherwise, half of Clerk's rate limit,
+	// which all Backend API calls of the instance share.
+	MachineVerifyRate  float64
+	MachineVerifyBurst int
 
 	// JWTKey is the instance's PEM public key ("JWT public key" in the
 	// dashboard, CLERK_JWT_KEY), with or without its BEGIN/END lines. With
@@ -95,7 +138,11 @@ type Config struct {
 
 	// AuthorizedParties lists the origins allowed in the azp claim, such as
 	// "https://example.com". When set, a token without azp is rejected.
-	// Strongly recommended: it closes CSRF and subdomain cookie-leak attacks.
+	// Strongly recommended: it refuses tokens minted for another origin
+	// (another of your apps, or a subdomain that leaks cookies). It does
+	// not stop cross-site request forgery, since a victim's own cookie
+	// carries a legitimate azp: the middleware's cross-origin check does
+	// (see Middleware).
 	AuthorizedParties []string
 
 	// Audience, when set, requires the aud claim to contain one of these
@@ -124,8 +171,27 @@ type Config struct {
 	JWKSCacheTTL time.Duration
 
 	// JWKSRefreshCooldown is the minimum interval between fetches caused by
-	// an unknown key ID; during it other unknown IDs fail fast. Default
-	// DefaultJWKSRefreshCooldown.
+	// an unknown key ID. Default DefaultJWKSRefreshCooldown.
+	//
+	// This is the one rule for a token whose kid the held keys lack (and
+	// whose unverified claims pass every other check):
+	//   - If the held key set was fetched at least one Leeway after the
+	//     token's iat, the kid is not the instance's: the token is refused
+	//     with jwk-kid-mismatch (401), with no fetch and no online fallback.
+	//   - Otherwise the kid may belong to a key rotated in since the fetch:
+	//     one shared fetch decides, then jwk-kid-mismatch if the kid is
+	//     still absent. Such fetches happen at most once per cooldown;
+	//     during the cooldown the token is undecided, answered with
+	//     jwk-refresh-cooling-down (ErrKeysUnavailable, 503 with Retry-After
+	//     set to the rest of the cooldown), never 401: a forged kid cannot
+	//     make a genuinely new kid fail.
+	//   - With no usable key set (first fetch, or failures past
+	//     JWKSMaxStaleness) the token waits for a fetch, limited by the
+	//     backoff after failures (1 s doubling up to the cooldown).
+	//
+	// So forged tokens cost at most one key fetch per cooldown, whatever
+	// their number, kids or iat. Only a failing key source, never an
+	// unknown kid, lets MiddlewareOptions.OnlineFallback ask Clerk.
 	JWKSRefreshCooldown time.Duration
 
 	// JWKSMaxStaleness is how long the last good keys keep verifying tokens
@@ -137,9 +203,14 @@ type Config struct {
 	// DefaultTokenCacheSize; a negative value disables the cache.
 	TokenCacheSize int
 
-	// MaxTokenLifetime is the longest session token lifetime configured on
-	// the instance. A revocation recorded by [Verifier.MarkRevoked] is kept
-	// this long plus the leeway. Default DefaultMaxTokenLifetime.
+	// MaxTokenLifetime is the longest token lifetime accepted: a token
+	// whose exp - iat exceeds it is refused with reason
+	// token-lifetime-exceeded, and a token without iat is refused too. A
+	// revocation recorded by [Verifier.MarkRevoked] is kept this long plus
+	// twice the leeway, so it outlives every token of the session. Set it
+	// to the longest lifetime the instance issues (session tokens, JWT
+	// templates, CreateToken's ExpiresInSeconds). Default
+	// DefaultMaxTokenLifetime.
 	MaxTokenLifetime time.Duration
 
 	// Revocations records revoked sessions; tokens of a revoked session are
@@ -149,9 +220,25 @@ type Config struct {
 
 	// HTTPClient is used for every request to Clerk. Default a client with a
 	// 10 s timeout that never follows redirects (Clerk does not redirect, and
-	// the secret key must not follow one). Requests also honour the caller's
-	// context.
+	// the secret key must not follow one). A client given here is used
+	// through a shallow copy that never follows a redirect to another origin
+	// (scheme, host or port: so never from https to http), whatever its own
+	// CheckRedirect says; the client itself is not changed. Requests also
+	// honour the caller's context and RequestTimeout.
 	HTTPClient *http.Client
+
+	// RequestTimeout bounds each request to Clerk (each attempt, its body
+	// read included), whatever HTTPClient's own Timeout and the caller's
+	// context: a client without a timeout cannot hang a call forever.
+	// Default 10 s.
+	RequestTimeout time.Duration
+
+	// InsecureAllowHTTPWithLiveKeys allows plain-http (loopback) APIURL and
+	// JWKSURL with a live key (sk_live_…, pk_live_…). By default that is
+	// refused: http to a loopback host is for local test servers such as
+	// clerktest, which never need production keys, and a live secret sent
+	// in clear text may be read by anything on the host.
+	InsecureAllowHTTPWithLiveKeys bool
 
 	// MaxRetries is the number of retries after a failed request to Clerk
 	// (5xx, 429 and network errors; other 4xx are never retried). Zero
@@ -181,9 +268,9 @@ type Config struct {
 }
 
 // ConfigFromEnv returns a Config read from the environment variables Clerk's
-// SDKs use: CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, CLERK_JWT_KEY,
-// CLERK_API_URL, CLERK_API_VERSION, CLERK_JWKS_URL and
-// CLERK_AUTHORIZED_PARTIES (a comma-separated list). It does not validate:
+// SDKs use: CLERK_SECRET_KEY, CLERK_MACHINE_SECRET_KEY,
+// CLERK_PUBLISHABLE_KEY, CLERK_JWT_KEY, CLERK_API_URL, CLERK_API_VERSION,
+// CLERK_JWKS_URL and CLERK_AUTHORIZED_PARTIES (a comma-separated list). It does not validate:
 // [NewVerifier] does.
 func ConfigFromEnv() Config {
 	return configFromLookup(os.LookupEnv)
@@ -196,6 +283,7 @@ func configFromLookup(lookup func(string) (string, bool)) Config {
 	}
 	return Config{
 		SecretKey:         get("CLERK_SECRET_KEY"),
+		MachineSecretKey:  get(EnvMachineSecretKey),
 		PublishableKey:    get("CLERK_PUBLISHABLE_KEY"),
 		JWTKey:            get("CLERK_JWT_KEY"),
 		APIURL:            get("CLERK_API_URL"),
@@ -227,7 +315,13 @@ func (cfg Config) withDefaults() (Config, error) {
 	case cfg.Leeway == NoLeeway:
 		cfg.Leeway = 0
 	}
+	if cfg.MaxTokenLifetime < 0 {
+		return cfg, fmt.Errorf("%w: negative MaxTokenLifetime %v", ErrInvalidConfig, cfg.MaxTokenLifetime)
+	}
 	if err := cfg.checkHeaderValues(); err != nil {
+		return cfg, err
+	}
+	if err := cfg.checkTransport(); err != nil {
 		return cfg, err
 	}
 	var err error
@@ -245,12 +339,14 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.JWKSMaxStaleness = orDefault(cfg.JWKSMaxStaleness, DefaultJWKSMaxStaleness)
 	cfg.MaxTokenLifetime = orDefault(cfg.MaxTokenLifetime, DefaultMaxTokenLifetime)
 	cfg.TokenCacheSize = orDefault(cfg.TokenCacheSize, DefaultTokenCacheSize)
+	if err := cfg.machineDefaults(); err != nil {
+		return cfg, err
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = httpx.DefaultClient()
-	}
+	cfg.HTTPClient = httpx.GuardedClient(cfg.HTTPClient)
+	cfg.RequestTimeout = orDefault(cfg.RequestTimeout, httpx.DefaultTimeout)
 	if cfg.Revocations == nil {
 		cfg.Revocations = NewMemoryRevocationStore(cfg.Now)
 	}
@@ -278,6 +374,8 @@ func (cfg *Config) checkHeaderValues() error {
 	switch {
 	case !httpx.HeaderSafe(cfg.SecretKey) || strings.ContainsRune(cfg.SecretKey, ' '):
 		return fmt.Errorf("%w: SecretKey contains spaces or control characters", ErrInvalidConfig)
+	case !httpx.HeaderSafe(cfg.MachineSecretKey) || strings.ContainsRune(cfg.MachineSecretKey, ' '):
+		return fmt.Errorf("%w: MachineSecretKey contains spaces or control characters", ErrInvalidConfig)
 	case !httpx.HeaderSafe(cfg.UserAgent):
 		return fmt.Errorf("%w: UserAgent contains control characters", ErrInvalidConfig)
 	}
@@ -286,6 +384,25 @@ func (cfg *Config) checkHeaderValues() error {
 	}
 	if _, err := time.Parse(time.DateOnly, cfg.APIVersion); err != nil {
 		return fmt.Errorf("%w: APIVersion %q is not a YYYY-MM-DD date", ErrInvalidConfig, httpx.Excerpt([]byte(cfg.APIVersion), 32))
+	}
+	return nil
+}
+
+// checkTransport refuses a negative RequestTimeout, and a live key with a
+// plain-http APIURL or JWKSURL unless InsecureAllowHTTPWithLiveKeys says
+// so. NewVerifier and NewSessionsClient share it.
+func (cfg *Config) checkTransport() error {
+	if cfg.RequestTimeout < 0 {
+		return fmt.Errorf("%w: negative RequestTimeout %v", ErrInvalidConfig, cfg.RequestTimeout)
+	}
+	live := strings.HasPrefix(cfg.SecretKey, "sk_live_") || strings.HasPrefix(cfg.PublishableKey, "pk_live_")
+	if !live || cfg.InsecureAllowHTTPWithLiveKeys {
+		return nil
+	}
+	for field, u := range map[string]string{"APIURL": cfg.APIURL, "JWKSURL": cfg.JWKSURL} {
+		if len(u) >= 7 && strings.EqualFold(u[:7], "http://") {
+			return fmt.Errorf("%w: %s uses plain http with a live key (set InsecureAllowHTTPWithLiveKeys for a local proxy)", ErrInvalidConfig, field)
+		}
 	}
 	return nil
 }

@@ -9,9 +9,10 @@ type authStateKey struct{}
 // authState is what the middleware learnt about a request: the verified
 // session (nil when signed out), the raw token and how to answer failures.
 type authState struct {
-	claims *Claims
-	token  string
-	resp   *responder // nil: the default responses
+	claims  *Claims
+	machine *MachineToken // the verified machine token; nil for none
+	token   string
+	resp    *responder // nil: the default responses
 }
 
 // authContext carries an authState in the context itself: one allocation

@@ -24,6 +24,9 @@ type credentials struct {
 	source requestSource
 	// method is the request method.
 	method string
+	// host is the request's Host (host[:port]), to which a cookie-carried
+	// request's Origin is compared.
+	host string
 	// custom, when set, is the MiddlewareOptions.TokenExtractor bound to the
 	// request: it replaces the Authorization header and the cookies.
 	custom func() (string, error)
@@ -62,12 +65,42 @@ func (in *credentials) get(name string) string {
 	return in.source.header(name)
 }
 
-// passesPreflight reports whether the request is a CORS preflight (OPTIONS
-// with Access-Control-Request-Method) that passes untouched: browsers never
-// send credentials with them.
-func (m *Middleware) passesPreflight(in credentials) bool {
-	return !m.authPreflight && in.method == http.MethodOptions &&
-		in.get("Access-Control-Request-Method") != ""
+// preflightAction is what the middleware does with a request before
+// authenticating it.
+type preflightAction uint8
+
+const (
+	// preflightDecide: not a CORS preflight, or AuthenticatePreflight is
+	// set; the request is decided like any other.
+	preflightDecide preflightAction = iota
+	// preflightPass: a preflight that goes to the next handler signed out
+	// (optional mode, or InsecurePassPreflight).
+	preflightPass
+	// preflightAnswer: a preflight answered 204 No Content without calling
+	// the next handler (required mode, the default).
+	preflightAnswer
+)
+
+// isPreflight reports whether in is a CORS preflight: OPTIONS with
+// Access-Control-Request-Method.
+func (in *credentials) isPreflight() bool {
+	return in.method == http.MethodOptions && in.get("Access-Control-Request-Method") != ""
+}
+
+// preflight decides what becomes of a CORS preflight. Browsers never send
+// credentials with one, so authenticating it would fail it; passing it to
+// the next handler would run a protected handler with no session. In
+// required mode it is therefore answered here (204), leaving the CORS
+// headers to a CORS middleware placed in front; in optional mode it goes on
+// signed out, as any request without a token.
+func (m *Middleware) preflight(in credentials) preflightAction {
+	switch {
+	case m.authPreflight || !in.isPreflight():
+		return preflightDecide
+	case m.optional || m.passPreflight:
+		return preflightPass
+	}
+	return preflightAnswer
 }
 
 // decideUnobserved extracts and verifies the token of in. The state it
@@ -76,40 +109,86 @@ func (m *Middleware) passesPreflight(in credentials) bool {
 // Callers use decide (observe_points.go), which reports the decision.
 func (m *Middleware) decideUnobserved(ctx context.Context, in credentials) (authState, error) {
 	st := authState{resp: m.resp}
-	token, fromHeader, err := m.extract(in)
+	token, from, err := m.extract(in)
 	if err != nil {
 		return st, err
+	}
+	if from == fromCookie {
+		return m.decideCookie(ctx, in, st)
 	}
 	if token == "" {
 		return st, verr(ReasonTokenMissing, "no session token")
 	}
+	if m.accepts != kindSession {
+		return m.decideKind(ctx, st, token, from) // machine_decide.go
+	}
 	c, err := m.verify(ctx, token)
 	if err != nil {
-		if fromHeader && !isB64Token(token) {
+		if from == fromHeader && !isB64Token(token) {
 			return st, errNotB64Token() // malformed credentials: 400, not 401
 		}
-		return st, err
+		return st, sessionOnlyError(token, err)
 	}
 	st.claims, st.token = c, token
 	return st, nil
 }
 
-// extract finds the token of in. fromHeader reports a token of the
-// Authorization header, whose b64token syntax is still to be checked if it
+// decideCookie decides a request whose token, if any, is in the session
+// cookies: Clerk's __client_uat rules, then the cross-origin check, then
+// verification.
+func (m *Middleware) decideCookie(ctx context.Context, in credentials, st authState) (authState, error) {
+	cs := readCookieSession(in.source.cookie, m.suffix)
+	if err := cs.checkBeforeVerify(); err != nil {
+		return st, err
+	}
+	if m.csrfCheck {
+		if err := m.checkCrossOrigin(&in); err != nil {
+			return st, err
+		}
+	}
+	c, err := m.verify(ctx, cs.token)
+	if err == nil {
+		err = cs.checkAfterVerify(c)
+	}
+	if err != nil {
+		return st, sessionOnlyError(cs.token, err) // machine tokens are never read from cookies
+	}
+	st.claims, st.token = c, cs.token
+	return st, nil
+}
+
+// tokenCarrier says where a request's token was found.
+type tokenCarrier uint8
+
+const (
+	fromNothing   tokenCarrier = iota
+	fromHeader                 // the Authorization header
+	fromCookie                 // the session cookies, read by decideCookie
+	fromExtractor              // MiddlewareOptions.TokenExtractor
+)
+
+// extract finds the token of in and where it was. A token of the
+// Authorization header still has its b64token syntax to be checked if it
 // fails to verify: the per-byte check is skipped for tokens that verify.
-func (m *Middleware) extract(in credentials) (token string, fromHeader bool, err error) {
+// For fromCookie it returns no token: the cookies are read by decideCookie.
+func (m *Middleware) extract(in credentials) (token string, from tokenCarrier, err error) {
 	if in.custom != nil {
 		tok, err := in.custom()
 		if err != nil {
-			return "", false, invalidRequestWrap("token extractor failed", err)
+			return "", fromNothing, invalidRequestWrap("token extractor failed", err)
 		}
-		return tok, false, nil
+		return tok, fromExtractor, nil
 	}
 	tok, err := bearerFromValues(in.authorization, false)
-	if err != nil || tok != "" || !m.cookies || in.source == nil {
-		return tok, tok != "", err
+	switch {
+	case err != nil:
+		return "", fromNothing, err
+	case tok != "":
+		return tok, fromHeader, nil
+	case !m.cookies || in.source == nil || m.accepts&kindSession == 0:
+		return "", fromNothing, nil // a route without sessions reads no cookies
 	}
-	return cookieToken(in.source.cookie, m.suffix), false, nil
+	return "", fromCookie, nil
 }
 
 // passesSignedOut reports whether a failed request goes on signed out.

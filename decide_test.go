@@ -29,7 +29,9 @@ func TestDecideWithoutNetHTTP(t *testing.T) {
 		reason Reason
 	}{
 		{"bearer", credentials{authorization: []string{"Bearer " + tok}, method: "GET"}, nil, ""},
-		{"cookie", credentials{source: &mapSource{cookies: map[string]string{"__session": tok}}}, nil, ""},
+		{"cookie", credentials{source: &mapSource{cookies: map[string]string{"__session": tok, "__client_uat": "1"}}}, nil, ""},
+		{"cookie of a signed-out client", credentials{source: &mapSource{cookies: map[string]string{"__session": tok, "__client_uat": "0"}}},
+			ErrInvalidToken, ReasonSessionTokenWithoutClientUAT},
 		{"header wins over cookie", credentials{authorization: []string{"Bearer x.y.z"},
 			source: &mapSource{cookies: map[string]string{"__session": tok}}}, ErrInvalidToken, ""},
 		{"two Authorization headers", credentials{authorization: []string{"Bearer " + tok, "Bearer " + tok}}, ErrInvalidRequest, ""},
@@ -57,17 +59,32 @@ func TestDecideWithoutNetHTTP(t *testing.T) {
 	}
 }
 
-func TestPassesPreflight(t *testing.T) {
+func TestPreflightAction(t *testing.T) {
 	e := newMWEnv(t)
 	pre := credentials{method: http.MethodOptions, source: &mapSource{headers: map[string]string{"Access-Control-Request-Method": "POST"}}}
-	if !e.middleware(MiddlewareOptions{}).passesPreflight(pre) {
-		t.Error("a preflight does not pass by default")
+	plain := credentials{method: http.MethodOptions, source: &mapSource{}}
+	tests := []struct {
+		name string
+		opts MiddlewareOptions
+		in   credentials
+		want preflightAction
+	}{
+		{"required: answered", MiddlewareOptions{}, pre, preflightAnswer},
+		{"optional: passes signed out", MiddlewareOptions{Optional: true}, pre, preflightPass},
+		{"InsecurePassPreflight: passes", MiddlewareOptions{InsecurePassPreflight: true}, pre, preflightPass},
+		{"AuthenticatePreflight: decided", MiddlewareOptions{AuthenticatePreflight: true}, pre, preflightDecide},
+		{"AuthenticatePreflight, optional: decided", MiddlewareOptions{AuthenticatePreflight: true, Optional: true}, pre, preflightDecide},
+		{"plain OPTIONS: decided", MiddlewareOptions{}, plain, preflightDecide},
+		{"POST with the header: decided", MiddlewareOptions{},
+			credentials{method: http.MethodPost, source: pre.source}, preflightDecide},
+		{"no source: decided", MiddlewareOptions{}, credentials{method: http.MethodOptions}, preflightDecide},
 	}
-	if e.middleware(MiddlewareOptions{AuthenticatePreflight: true}).passesPreflight(pre) {
-		t.Error("a preflight passes with AuthenticatePreflight")
-	}
-	if e.middleware(MiddlewareOptions{}).passesPreflight(credentials{method: http.MethodOptions}) {
-		t.Error("a plain OPTIONS passes")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := e.middleware(tt.opts).preflight(tt.in); got != tt.want {
+				t.Errorf("preflight = %v; want %v", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -81,6 +98,7 @@ func TestRenderErrorMatchesHandler(t *testing.T) {
 		verr(ReasonJWKRemoteFailedToLoad, "down"),
 		sessionsUnavailable("could not confirm", &APIError{StatusCode: 429, RetryAfter: 7e9}),
 		&ForbiddenError{Check: Check{Role: "admin"}},
+		&middlewareError{class: ErrCrossOriginRequest, msg: "cross-origin"},
 		&ForbiddenError{Check: Check{Reverification: ReverificationStrict.Reverification()}},
 		errors.New("boom"),
 	}

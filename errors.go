@@ -39,9 +39,11 @@ var (
 	ErrSessionPending = errors.New("clerkauth: session pending")
 
 	// ErrKeysUnavailable is returned when the token could not be judged
-	// because the signing keys could not be obtained (key server down,
-	// invalid secret key, empty key set). It never means the token is bad:
-	// the middleware answers it with 503 and Retry-After, never 401.
+	// because what judges it could not be reached: the signing keys (key
+	// server down, invalid secret key, empty key set) or, for opaque
+	// machine tokens, Clerk's verify endpoints (down, rate limited, or
+	// refusing our key). It never means the token is bad: the middleware
+	// answers it with 503 and Retry-After, never 401.
 	ErrKeysUnavailable = errors.New("clerkauth: signing keys unavailable")
 
 	// ErrInvalidConfig is returned by constructors for a configuration that
@@ -68,6 +70,24 @@ const (
 	ReasonJWKRemoteFailedToLoad         Reason = "jwk-remote-failed-to-load"
 	ReasonJWKFailedToResolve            Reason = "jwk-failed-to-resolve"
 	ReasonSecretKeyInvalid              Reason = "secret-key-invalid"
+
+	// The __client_uat rules of a cookie-carried session token
+	// (Clerk's AuthErrorReason). The first two match ErrNoToken, the
+	// others ErrInvalidToken.
+
+	// ReasonSessionTokenAndUATMissing: no session cookie and a signed-out
+	// __client_uat ("0" or unparsable).
+	ReasonSessionTokenAndUATMissing Reason = "session-token-and-uat-missing"
+	// ReasonClientUATWithoutSessionToken: __client_uat says signed in, but
+	// there is no session cookie.
+	ReasonClientUATWithoutSessionToken Reason = "client-uat-but-no-session-token"
+	// ReasonSessionTokenWithoutClientUAT: a session cookie while
+	// __client_uat is missing, "0" or unparsable: the client signed out.
+	ReasonSessionTokenWithoutClientUAT Reason = "session-token-but-no-client-uat"
+	// ReasonSessionTokenIATBeforeClientUAT: the cookie's token was issued
+	// before the client's last sign-in or sign-out (its iat is older than
+	// __client_uat).
+	ReasonSessionTokenIATBeforeClientUAT Reason = "session-token-iat-before-client-uat"
 )
 
 // Reasons clerkauth adds where Clerk has none.
@@ -79,6 +99,18 @@ const (
 	ReasonSessionPending       Reason = "session-pending"
 	ReasonSessionRevoked       Reason = "session-revoked"
 	ReasonTokenMissing         Reason = "session-token-missing"
+	// ReasonTokenLifetimeExceeded marks a token whose exp - iat exceeds
+	// Config.MaxTokenLifetime: a revocation would be forgotten before it
+	// expires.
+	ReasonTokenLifetimeExceeded Reason = "token-lifetime-exceeded"
+	// ReasonJWKRefreshCoolingDown means the token's kid is unknown to a key
+	// set fetched before the token was issued, and the next fetch is not
+	// allowed yet (Config.JWKSRefreshCooldown): undecided, in the
+	// keys-unavailable class, answered 503 with Retry-After.
+	ReasonJWKRefreshCoolingDown Reason = "jwk-refresh-cooling-down"
+	// ReasonTokenRevoked marks a machine token that Clerk reports revoked
+	// (answered 401; Clerk's SDKs accept such an answer).
+	ReasonTokenRevoked Reason = "token-revoked"
 	// ReasonRevocationUnavailable means the RevocationStore could not say
 	// whether the session is revoked; the token is refused (fail closed)
 	// in the keys-unavailable class, answered 503.
@@ -90,7 +122,16 @@ const (
 func (r Reason) keysUnavailable() bool {
 	switch r {
 	case ReasonJWKRemoteFailedToLoad, ReasonJWKFailedToResolve, ReasonSecretKeyInvalid,
-		ReasonRevocationUnavailable:
+		ReasonRevocationUnavailable, ReasonJWKRefreshCoolingDown, ReasonUnexpectedError:
+		return true
+	}
+	return false
+}
+
+// noToken reports whether r says the request carries no session token.
+func (r Reason) noToken() bool {
+	switch r {
+	case ReasonTokenMissing, ReasonSessionTokenAndUATMissing, ReasonClientUATWithoutSessionToken:
 		return true
 	}
 	return false
@@ -110,6 +151,10 @@ type VerificationError struct {
 	Message string
 	// Err is the underlying cause, if any.
 	Err error
+
+	// retryAfter is when an undecided answer may change, for the
+	// keys-unavailable class; 0 means unknown (DefaultRetryAfter).
+	retryAfter time.Duration
 }
 
 // Error returns "clerkauth: <reason>: <message>[: <cause>]".
@@ -137,9 +182,9 @@ func (e *VerificationError) Is(target error) bool {
 	case ErrKeysUnavailable:
 		return e.Reason.keysUnavailable()
 	case ErrNoToken:
-		return e.Reason == ReasonTokenMissing
+		return e.Reason.noToken()
 	case ErrInvalidToken:
-		return !e.Reason.keysUnavailable() && e.Reason != ReasonTokenMissing
+		return !e.Reason.keysUnavailable() && !e.Reason.noToken()
 	case ErrTokenExpired:
 		return e.Reason == ReasonTokenExpired
 	case ErrSessionRevoked:
@@ -189,6 +234,14 @@ var (
 	// ErrKeysUnavailable it never means the token is bad: it is answered
 	// with 503 and Retry-After.
 	ErrSessionsUnavailable = errors.New("clerkauth: sessions API unavailable")
+
+	// ErrCrossOriginRequest is returned for an unsafe request (not GET,
+	// HEAD or OPTIONS) authenticated by a session cookie that the browser
+	// reports as cross-origin, by the rules of [http.CrossOriginProtection]:
+	// a cross-site request forgery unless its Origin is one of
+	// MiddlewareOptions.TrustedOrigins. It is answered with 403 and reason
+	// cross-origin-request, without a challenge.
+	ErrCrossOriginRequest = errors.New("clerkauth: cross-origin request with a session cookie")
 )
 
 // Sentinel errors of the Sessions API. An error returned by a
@@ -225,11 +278,10 @@ var (
 	ErrInvalidArgument = errors.New("clerkauth: invalid argument")
 )
 
-// ErrRevokedLocallyOnly is returned by [Middleware.Revoke] when the session
-// was revoked in the Verifier's RevocationStore (its tokens are refused) but
-// Clerk was not told: no SessionsClient, or the call failed (the error
-// wraps the cause too). Any other error from Revoke means the local
-// revocation itself failed.
+// ErrRevokedLocallyOnly is matched by the error of [Middleware.Revoke] when
+// the revocation is in force on this instance (its tokens are refused here)
+// but Clerk was not told: no SessionsClient, or the call failed (the error
+// wraps the cause too). See [RevokeError] for the other outcomes.
 var ErrRevokedLocallyOnly = errors.New("clerkauth: session revoked on this instance only, not at Clerk")
 
 // Reasons that the middleware's error bodies carry in meta.reason where the
@@ -244,8 +296,14 @@ const (
 	ReasonReverificationRequired Reason = "reverification-error"
 	// ReasonSessionsUnavailable marks a Sessions API that cannot be asked (503).
 	ReasonSessionsUnavailable Reason = "sessions-api-unavailable"
+	// ReasonCrossOriginRequest marks a cross-origin unsafe request
+	// authenticated by a cookie (403, ErrCrossOriginRequest).
+	ReasonCrossOriginRequest Reason = "cross-origin-request"
 	// ReasonUnexpectedError marks an error of no known class (500), as in
-	// Clerk's SDKs.
+	// Clerk's SDKs. A [VerificationError] with it says that Clerk's verify
+	// endpoint for opaque machine tokens could not be asked (down, slow,
+	// rate limited, answering nonsense): it is in the ErrKeysUnavailable
+	// class, answered 503.
 	ReasonUnexpectedError Reason = "unexpected-error"
 )
 

@@ -109,3 +109,51 @@ func ExampleRequirePermission() {
 	// 403 {"errors":[{"code":"authorization_invalid","message":"Forbidden","long_message":"the session does not meet the route's requirements","meta":{"reason":"insufficient-scope"}}]}
 	//    WWW-Authenticate: Bearer realm="api", error="insufficient_scope", error_description="the session does not meet the route's requirements"
 }
+
+// ExampleMiddleware_cors shows where CORS goes: in front of the middleware,
+// so that it answers browsers' preflights with its headers. A preflight that
+// reaches the middleware is answered 204 without running the handler.
+func ExampleMiddleware_cors() {
+	srv := clerktest.NewServer(clerktest.Config{})
+	defer srv.Close()
+	v := newExampleVerifier(srv)
+	defer v.Close()
+	m, err := clerkauth.NewMiddleware(v, clerkauth.MiddlewareOptions{DisableCookies: true})
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+	deleteAccount := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("account deleted") // never printed below
+	})
+
+	// allowApp stands in for a CORS middleware such as
+	// cors.New(cors.Options{AllowedOrigins: …}).Handler from
+	// github.com/rs/cors.
+	allowApp := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Origin") == "https://app.example.com" {
+				w.Header().Set("Access-Control-Allow-Origin", "https://app.example.com")
+				w.Header().Set("Access-Control-Allow-Headers", "Authorization")
+			}
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	preflight := func(h http.Handler) {
+		r := httptest.NewRequest(http.MethodOptions, "/api/account", nil)
+		r.Header.Set("Origin", "https://app.example.com")
+		r.Header.Set("Access-Control-Request-Method", "DELETE")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		fmt.Printf("%d Access-Control-Allow-Origin: %q\n", rec.Code, rec.Header().Get("Access-Control-Allow-Origin"))
+	}
+	preflight(allowApp(m.Handler(deleteAccount))) // right order
+	preflight(m.Handler(deleteAccount))           // no CORS in front: refused by the browser
+	// Output:
+	// 204 Access-Control-Allow-Origin: "https://app.example.com"
+	// 204 Access-Control-Allow-Origin: ""
+}

@@ -2,12 +2,17 @@ package clerkauth
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
-// Cookie names Clerk's frontend SDKs store the session token in.
+// Cookie names Clerk's frontend SDKs and Frontend API set.
 const (
+	// sessionCookie holds the session token.
 	sessionCookie = "__session"
+	// clientUATCookie holds the Unix time of the client's last sign-in or
+	// sign-out ("0" when signed out).
+	clientUATCookie = "__client_uat"
 )
 
 // BearerToken returns the bearer token of r's Authorization header, for
@@ -17,8 +22,11 @@ const (
 // Authorization header, or one with another scheme such as Basic (RFC 6750
 // §3.1: a request using an unsupported method "lacks any authentication
 // information"). The scheme is matched case-insensitively and surrounding
-// whitespace is ignored; a bare token without a scheme is accepted when it
-// has the three-part shape of a JWT, as Clerk's SDKs accept it.
+// whitespace is ignored. A value of one word (no space or tab) is the token
+// itself, as Clerk's SDKs take it: a bare JWT, or anything else, which then
+// fails verification; so an Authorization header that is present is never
+// silently replaced by the session cookie, except for another scheme with
+// its credentials ("Basic dXNlcjpwYXNz"), which Clerk ignores too.
 //
 // It returns an error matching [ErrInvalidRequest] for credentials that are
 // malformed rather than absent: several Authorization headers, an empty
@@ -55,10 +63,12 @@ func parseAuthorization(value string, checkChars bool) (string, error) {
 	switch {
 	case strings.EqualFold(scheme, "Bearer"):
 		return checkB64Token(strings.TrimSpace(rest), checkChars)
-	case !hasRest && strings.Count(value, ".") == 2:
-		return checkB64Token(value, checkChars) // a bare JWT, as Clerk's SDKs accept
+	case !hasRest:
+		// One word: the token itself, as Clerk's SDKs take it. It is judged
+		// on its own merits, never replaced by a cookie.
+		return checkB64Token(value, checkChars)
 	}
-	return "", nil // another scheme: no bearer credentials
+	return "", nil // another scheme with credentials: no bearer credentials
 }
 
 // checkB64Token validates the b64token syntax of RFC 6750 §2.1:
@@ -108,20 +118,77 @@ func allB64TokenChars(s string) bool {
 // isB64TokenChar reports whether c is a b64token character.
 func isB64TokenChar(c byte) bool { return allB64TokenChars(string(c)) }
 
-// cookieToken returns the session token of the __session_<suffix> cookie
-// when there is a non-empty one, else of the __session cookie, else "".
-// This is a subset of Clerk's rules (clerk-session-tokens.md §1.2): the
-// suffixed cookie is the instance's own, the unsuffixed one a fallback for
-// applications that predate suffixed cookies. When a cookie name repeats,
-// the first value is used, as browsers send the most specific path first.
-func cookieToken(cookie func(name string) (string, bool), suffix string) string {
+// cookieSession is what a request's cookies say about its session: the
+// session token and the __client_uat of the same family (both suffixed, or
+// both not).
+type cookieSession struct {
+	token string
+	// uat is __client_uat as Unix seconds: 0 when the client is signed out
+	// or the cookie is missing or not a positive decimal integer.
+	uat int64
+	// uatSent reports whether there was a __client_uat cookie at all.
+	uatSent bool
+}
+
+// readCookieSession reads the session cookies. The suffixed pair,
+// __session_<suffix> and __client_uat_<suffix>, is the instance's own and is
+// read when the suffixed session cookie is non-empty and its __client_uat is
+// present; otherwise the unsuffixed pair, as Clerk falls back to it for
+// applications and instances that predate suffixed cookies. This is a
+// subset of Clerk's usesSuffixedCookies (clerk-session-tokens.md §1.2) that
+// never reads an unverified token to choose: where Clerk would prefer an
+// unsuffixed pair on the strength of the tokens' claims, this is stricter.
+// When a cookie name repeats, the first value is used, as browsers send the
+// most specific path first.
+func readCookieSession(cookie func(name string) (string, bool), suffix string) cookieSession {
 	if suffix != "" {
-		if v, ok := cookie(sessionCookie + "_" + suffix); ok && v != "" {
-			return v
+		if tok, ok := cookie(sessionCookie + "_" + suffix); ok && tok != "" {
+			if uat, ok := cookie(clientUATCookie + "_" + suffix); ok {
+				return cookieSession{token: tok, uat: parseClientUAT(uat), uatSent: true}
+			}
 		}
 	}
-	if v, ok := cookie(sessionCookie); ok {
-		return v
+	tok, _ := cookie(sessionCookie)
+	uat, ok := cookie(clientUATCookie)
+	return cookieSession{token: tok, uat: parseClientUAT(uat), uatSent: ok}
+}
+
+// parseClientUAT reads a __client_uat value: a positive decimal integer, or
+// 0 for anything else. (Clerk's parseInt would read "12abc" as 12 and "-5"
+// as signed in; this does not.)
+func parseClientUAT(v string) int64 {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0
 	}
-	return ""
+	return n
+}
+
+// checkBeforeVerify applies Clerk's __client_uat rules to a cookie-carried
+// session (authenticateRequestWithTokenInCookie): no token is signed out,
+// with the reason saying whether the client claims a session; a token
+// without a signed-in client is refused, before verification.
+func (cs *cookieSession) checkBeforeVerify() error {
+	switch {
+	case cs.token == "" && cs.uat != 0:
+		return verr(ReasonClientUATWithoutSessionToken, "__client_uat says signed in but there is no session cookie")
+	case cs.token == "" && cs.uatSent:
+		return verr(ReasonSessionTokenAndUATMissing, "no session token, client signed out")
+	case cs.token == "":
+		return verr(ReasonTokenMissing, "no session token")
+	case cs.uat == 0:
+		return verr(ReasonSessionTokenWithoutClientUAT, "session cookie without a signed-in __client_uat")
+	}
+	return nil
+}
+
+// checkAfterVerify refuses a verified cookie token issued before the
+// client's last sign-in or sign-out: a sign-out, even in another tab or on
+// another app of the instance, voids the tokens left in cookies. A token
+// without iat cannot be shown newer and is refused too.
+func (cs *cookieSession) checkAfterVerify(c *Claims) error {
+	if c.IssuedAt.IsZero() || c.IssuedAt.Unix() < cs.uat {
+		return verr(ReasonSessionTokenIATBeforeClientUAT, "session token issued before the client's last sign-in or sign-out")
+	}
+	return nil
 }

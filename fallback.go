@@ -11,10 +11,12 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/clerkauth/clerkauth/internal/budget"
 )
 
-// fallbackCacheSize is the number of tokens confirmed online remembered
-// until their exp.
+// fallbackCacheSize is the number of Clerk's verdicts (tokens confirmed or
+// refused online) remembered until the token's exp.
 const fallbackCacheSize = 4096
 
 // errUndecided says the online verification gave no verdict: the caller
@@ -30,14 +32,23 @@ type onlineFallback struct {
 	logger   *slog.Logger
 	obs      *observer // nil when nothing observes
 	breaker  *breaker
-	slots    chan struct{} // bounds the calls in flight
+	budget   *budget.Bucket // the fallback's own share of the Backend API rate limit
+	slots    chan struct{}  // bounds the calls in flight
 	flight   *flightGroup[*Claims]
-	cache    *lru.Cache[[sha256.Size]byte, *Claims]
+	verdicts *lru.Cache[[sha256.Size]byte, verdict]
 	disabled atomic.Bool
 }
 
+// verdict is Clerk's answer about one token: its claims once confirmed, or
+// the refusal; remembered until the token's exp.
+type verdict struct {
+	claims *Claims
+	err    error
+	until  time.Time
+}
+
 func newOnlineFallback(m *Middleware, opts MiddlewareOptions) *onlineFallback {
-	cache, _ := lru.New[[sha256.Size]byte, *Claims](fallbackCacheSize)
+	verdicts, _ := lru.New[[sha256.Size]byte, verdict](fallbackCacheSize)
 	return &onlineFallback{
 		v: m.v, sessions: verifyClient(m.sessions), now: m.now, logger: m.logger, obs: m.obs,
 		breaker: &breaker{
@@ -45,9 +56,11 @@ func newOnlineFallback(m *Middleware, opts MiddlewareOptions) *onlineFallback {
 			coolOff:   orDefault(opts.FallbackCoolOff, DefaultFallbackCoolOff),
 			now:       m.now,
 		},
-		slots:  make(chan struct{}, orDefault(opts.FallbackMaxConcurrent, DefaultFallbackMaxConcurrent)),
-		flight: newFlightGroup[*Claims](m.flights),
-		cache:  cache,
+		budget: budget.New(orDefault(opts.FallbackCallsPerSecond, DefaultFallbackCallsPerSecond),
+			orDefault(opts.FallbackBurst, DefaultFallbackBurst), m.now),
+		slots:    make(chan struct{}, orDefault(opts.FallbackMaxConcurrent, DefaultFallbackMaxConcurrent)),
+		flight:   newFlightGroup[*Claims](m.flights),
+		verdicts: verdicts,
 	}
 }
 
@@ -60,16 +73,17 @@ func verifyClient(c *SessionsClient) *SessionsClient {
 	return c
 }
 
-// triggers reports whether cause is one the fallback may decide: the keys
-// are unavailable, or no key matches the token's kid.
+// triggers reports whether cause is one the fallback may decide: the key
+// source fails (or the secret key it needs is refused). An unknown kid
+// never triggers it: the key source answered (see
+// Config.JWKSRefreshCooldown), and anyone can forge a kid. Nor does a
+// revocation store that cannot answer: Clerk cannot say more about it.
 func (f *onlineFallback) triggers(cause error) bool {
 	switch ReasonOf(cause) {
-	case ReasonRevocationUnavailable:
-		return false // the keys were fine: Clerk cannot say more about revocation
-	case ReasonJWKKidMismatch:
+	case ReasonJWKRemoteFailedToLoad, ReasonJWKFailedToResolve, ReasonSecretKeyInvalid:
 		return true
 	}
-	return errors.Is(cause, ErrKeysUnavailable)
+	return false
 }
 
 // verify returns the claims of token once Clerk confirmed it, or the error
@@ -87,8 +101,8 @@ func (f *onlineFallback) verify(ctx context.Context, token string, cause error) 
 		return nil, err
 	}
 	key := sha256.Sum256([]byte(token))
-	c, ok := f.cached(key, now)
-	if !ok {
+	c, err := f.remembered(key, now)
+	if c == nil && err == nil {
 		c, err = f.flight.do(ctx, string(key[:]), func(ctx context.Context) (*Claims, error) {
 			return f.confirm(ctx, key, token, t.claims)
 		})
@@ -106,20 +120,23 @@ func (f *onlineFallback) verify(ctx context.Context, token string, cause error) 
 	return c, nil
 }
 
-func (f *onlineFallback) cached(key [sha256.Size]byte, now time.Time) (*Claims, bool) {
-	c, ok := f.cache.Get(key)
+// remembered returns Clerk's remembered verdict on the token hashed to key:
+// its claims or its refusal; nil and nil when there is none.
+func (f *onlineFallback) remembered(key [sha256.Size]byte, now time.Time) (*Claims, error) {
+	v, ok := f.verdicts.Get(key)
 	if !ok {
-		return nil, false
+		return nil, nil
 	}
-	if !now.Before(c.Expiry.Add(f.v.leeway)) {
-		f.cache.Remove(key)
-		return nil, false
+	if !now.Before(v.until) {
+		f.verdicts.Remove(key)
+		return nil, nil
 	}
-	return c, true
+	return v.claims, v.err
 }
 
-// confirm asks Clerk about the token whose unverified claims are c, and
-// remembers a confirmed token until its exp.
+// confirm asks Clerk about the token whose unverified claims are c, within
+// the fallback's rate budget, and remembers Clerk's verdict, confirmation
+// or refusal, until the token's exp: a replayed token costs no new call.
 func (f *onlineFallback) confirm(ctx context.Context, key [sha256.Size]byte, token string, c *Claims) (*Claims, error) {
 	select {
 	case f.slots <- struct{}{}:
@@ -127,46 +144,76 @@ func (f *onlineFallback) confirm(ctx context.Context, key [sha256.Size]byte, tok
 	default:
 		return nil, errUndecided
 	}
-	if f.disabled.Load() || !f.breaker.allow() {
+	until := c.Expiry.Add(f.v.leeway)
+	if _, err := sessionPath("verify session", c.SessionID); err != nil {
+		err = verr(ReasonTokenInvalid, "the token's sid cannot be a Clerk session ID")
+		f.verdicts.Add(key, verdict{err: err, until: until})
+		return nil, err
+	}
+	if f.disabled.Load() || !f.budget.Allow() || !f.breaker.allow() {
 		return nil, errUndecided
 	}
 	//nolint:staticcheck // The deprecated endpoint is the point of the fallback.
 	s, err := f.sessions.Verify(ctx, c.SessionID, token)
-	f.recordCall(ctx, apiFailed(err)) // f.breaker.record, reported
-	if err != nil {
-		return nil, f.verdictOf(err)
+	f.recordCall(ctx, outcomeOf(err)) // f.breaker.record, reported
+	if err == nil {
+		err = f.checkSession(s, c)
+	} else {
+		err = f.verdictOf(err)
 	}
-	if err := f.checkSession(s, c); err != nil {
+	if err == errUndecided {
 		return nil, err
 	}
-	f.cache.Add(key, c)
+	if err != nil {
+		f.verdicts.Add(key, verdict{err: err, until: until})
+		return nil, err
+	}
+	f.verdicts.Add(key, verdict{claims: c, until: until})
 	return c, nil
 }
 
-// apiFailed reports whether err says the API does not work (for the
-// circuit breaker), as opposed to an answer about the token.
-func apiFailed(err error) bool {
+// callOutcome is what a call tells the circuit breaker.
+type callOutcome int
+
+const (
+	callWorked   callOutcome = iota // Clerk confirmed the token: the API works
+	callAnswered                    // Clerk refused the token: says nothing of the API's health
+	callFailed                      // the API did not work
+)
+
+// outcomeOf classifies a call's error for the circuit breaker: network
+// errors, 5xx and 429 are failures, as are 401 and 403 (the secret key is
+// refused: every call would fail alike); Clerk's answers about the token
+// (400, 404, 422) are neither failures nor successes, so forged tokens can
+// neither open nor reset the circuit.
+func outcomeOf(err error) callOutcome {
 	var ae *APIError
-	if err == nil {
-		return false
+	switch {
+	case err == nil:
+		return callWorked
+	case !errors.As(err, &ae):
+		if errors.Is(err, ErrInvalidArgument) {
+			return callAnswered
+		}
+		return callFailed
+	case ae.StatusCode == http.StatusUnauthorized, ae.StatusCode == http.StatusForbidden,
+		ae.StatusCode == http.StatusTooManyRequests, ae.StatusCode >= 500:
+		return callFailed
 	}
-	if !errors.As(err, &ae) {
-		return !errors.Is(err, ErrInvalidArgument)
-	}
-	switch ae.StatusCode {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
-		return true
-	}
-	return ae.StatusCode >= 500
+	return callAnswered
 }
 
-// verdictOf turns a failed call into Clerk's verdict on the token, or
-// errUndecided.
+// verdictOf turns a failed call into Clerk's refusal of the token, or
+// errUndecided. A 404 says Clerk has no such session (the fallback's calls
+// are pinned to an API version that has the endpoint; its removal is
+// answered 410, which disables the fallback).
 func (f *onlineFallback) verdictOf(err error) error {
 	var ae *APIError
 	switch {
 	case errors.Is(err, ErrEndpointDeprecated):
 		f.disable(err)
+	case errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound:
+		return verr(ReasonTokenInvalid, "Clerk has no such session")
 	case errors.As(err, &ae) && (ae.StatusCode == http.StatusBadRequest || ae.StatusCode == http.StatusUnprocessableEntity):
 		return verr(ReasonTokenInvalid, "Clerk did not confirm the token")
 	}
@@ -223,16 +270,20 @@ func (b *breaker) allow() bool {
 	return true
 }
 
-// record reports the outcome of an allowed call: failed when the API did
-// not work (network error, 5xx, 429, rejected secret key). Any answer about
-// the token itself counts as the API working.
-func (b *breaker) record(failed bool) {
+// record reports the outcome of an allowed call (see outcomeOf). A
+// confirmation closes the circuit and resets the count; a refusal of the
+// token only closes a half-open circuit (its probe reached a working API),
+// so refusals of forged tokens never reset the count of real failures.
+func (b *breaker) record(o callOutcome) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	wasProbe := b.probing
 	b.probing = false
-	if !failed {
+	switch {
+	case o == callWorked, o == callAnswered && wasProbe:
 		b.failures, b.openUntil = 0, time.Time{}
+		return
+	case o == callAnswered:
 		return
 	}
 	b.failures++

@@ -66,20 +66,27 @@ func TestFallbackConfirmsWhenKeysAreUnavailable(t *testing.T) {
 	assert.EqualValues(t, 1, e.api.verifies.Load())
 }
 
-func TestFallbackOnUnknownKid(t *testing.T) {
+// TestFallbackNeverOnUnknownKid: an unknown kid is answered by the key
+// source (Config.JWKSRefreshCooldown), never by a Backend API call.
+func TestFallbackNeverOnUnknownKid(t *testing.T) {
 	e := newFallbackEnv(t, MiddlewareOptions{})
 	_, b, _ := testKeys(t)
-	rotated := func() string { return mint(t, b, stdHeader("k2"), with(stdClaims(e.clock.Now()), "jti", t.Name())) }
+	require.NoError(t, e.v.Warm(t.Context()))
+	rec := serve(e.h, bearerRequest(mint(t, b, stdHeader("k2"), stdClaims(e.clock.Now()))))
+	assert.Equal(t, 401, rec.Code, "the key set fetched for it lacks the kid")
+	assert.Equal(t, string(ReasonJWKKidMismatch), reasonOf(t, rec))
 
-	rec := serve(e.h, bearerRequest(rotated()))
-	require.Equal(t, 200, rec.Code, rec.Body.String())
-	assert.EqualValues(t, 1, e.api.verifies.Load())
-
-	e.api.set(func(f *fakeSessions) { f.verifyAnswer = http.StatusBadRequest })
 	rec = serve(e.h, bearerRequest(mint(t, b, stdHeader("k3"), stdClaims(e.clock.Now()))))
-	assert.Equal(t, 401, rec.Code)
-	assert.Equal(t, string(ReasonTokenInvalid), reasonOf(t, rec), "Clerk's verdict")
-	assert.EqualValues(t, 2, e.api.verifies.Load())
+	assert.Equal(t, 503, rec.Code, "another new kid within the cooldown is undecided")
+	assert.Equal(t, string(ReasonJWKRefreshCoolingDown), reasonOf(t, rec))
+	assert.Equal(t, "30", rec.Header().Get("Retry-After"), "the rest of the cooldown")
+
+	e.clock.Advance(10 * time.Second)
+	rec = serve(e.h, bearerRequest(mint(t, b, stdHeader("k4"), with(stdClaims(e.clock.Now()), "iat", e.clock.Now().Unix()-20))))
+	assert.Equal(t, 401, rec.Code, "a token issued before the last fetch is judged by it")
+	assert.Equal(t, string(ReasonJWKKidMismatch), reasonOf(t, rec))
+	assert.Zero(t, e.api.verifies.Load())
+	assert.EqualValues(t, 2, e.jwks.requests.Load(), "the warm-up and one fetch for the first new kid")
 }
 
 func TestFallbackNeverCalledForBadTokens(t *testing.T) {
@@ -206,7 +213,8 @@ func TestFallbackRejectsInactiveOrMismatchedSessions(t *testing.T) {
 	assert.Equal(t, string(ReasonTokenInvalid), reasonOf(t, rec))
 
 	rec = serve(e.h, bearerRequest(e.token("sid", "sess_unknown")))
-	assert.Equal(t, 503, rec.Code, "404 gives no verdict: the keys' error stands")
+	assert.Equal(t, 401, rec.Code, "404: Clerk has no such session")
+	assert.Equal(t, string(ReasonTokenInvalid), reasonOf(t, rec))
 }
 
 func TestBreakerStates(t *testing.T) {
@@ -214,20 +222,24 @@ func TestBreakerStates(t *testing.T) {
 	b := &breaker{threshold: 3, coolOff: time.Minute, now: clock.Now}
 	for range 2 {
 		require.True(t, b.allow())
-		b.record(true)
+		b.record(callFailed)
 	}
 	require.True(t, b.allow())
-	b.record(false) // a success resets the count
-	for range 3 {
+	b.record(callWorked) // a success resets the count
+	for range 2 {
 		require.True(t, b.allow())
-		b.record(true)
+		b.record(callFailed)
 	}
+	require.True(t, b.allow())
+	b.record(callAnswered) // a refusal of a (forged) token does not
+	require.True(t, b.allow())
+	b.record(callFailed)
 	assert.False(t, b.allow(), "open")
 	clock.Advance(time.Minute)
 	assert.True(t, b.allow(), "half-open probe")
 	assert.False(t, b.allow(), "one probe at a time")
-	b.record(false)
-	assert.True(t, b.allow(), "closed again")
+	b.record(callAnswered)
+	assert.True(t, b.allow(), "closed again: the probe reached a working API")
 }
 
 func TestFallbackPinsTheLastAPIVersionWithVerify(t *testing.T) {

@@ -212,9 +212,11 @@ func TestFaultKeyRotation(t *testing.T) {
 
 		e.requireVerifies(t, e.token(t))
 		assert.Equal(t, 1, e.v.Status().Keys)
-		// A fresh token of the dropped key is the token's fault, not the
-		// keys': invalid, and answered without another fetch (cooldown).
-		_, err := e.v.Verify(context.Background(), e.token(t, clerktest.WithKeyID(oldKid)))
+		// A token of the dropped key issued before the key set was fetched
+		// is the token's fault, not the keys': invalid, and answered
+		// without another fetch (see Config.JWKSRefreshCooldown).
+		_, err := e.v.Verify(context.Background(), e.token(t, clerktest.WithKeyID(oldKid),
+			clerktest.WithIssuedAt(e.clock.Now().Add(-10*time.Second))))
 		require.ErrorIs(t, err, clerkauth.ErrInvalidToken)
 		require.NotErrorIs(t, err, clerkauth.ErrKeysUnavailable)
 		assert.Equal(t, clerkauth.ReasonJWKKidMismatch, clerkauth.ReasonOf(err))

@@ -32,11 +32,12 @@ type ReverificationLevel string
 const (
 	// ReverificationFirstFactor requires a fresh first factor.
 	ReverificationFirstFactor ReverificationLevel = "first_factor"
-	// ReverificationSecondFactor requires a fresh second factor, or a fresh
-	// first factor when the user has no second factor.
+	// ReverificationSecondFactor requires a fresh second factor; for a
+	// user who has enrolled only one factor, that factor fresh.
 	ReverificationSecondFactor ReverificationLevel = "second_factor"
-	// ReverificationMultiFactor requires both factors fresh; a user without
-	// a second factor never satisfies it.
+	// ReverificationMultiFactor requires both factors fresh; for a user
+	// without a second factor, the first factor fresh (Clerk's downgrade).
+	// A user with a second factor but no first factor never satisfies it.
 	ReverificationMultiFactor ReverificationLevel = "multi_factor"
 )
 
@@ -58,7 +59,8 @@ type ReverificationPreset string
 
 // Clerk's reverification presets.
 const (
-	// ReverificationStrictMFA is both factors within 10 minutes.
+	// ReverificationStrictMFA is both factors within 10 minutes (the first
+	// alone for a user without a second factor).
 	ReverificationStrictMFA ReverificationPreset = "strict_mfa"
 	// ReverificationStrict is the second factor within 10 minutes.
 	ReverificationStrict ReverificationPreset = "strict"
@@ -167,20 +169,26 @@ func (c *Claims) checkBilling(ch Check) checkResult {
 	return passIf(ch.Plan == "" || scoped.Has(c.Plans, ch.Plan))
 }
 
-// checkReverification checks the fva claim against r.
+// checkReverification checks the fva claim against r, as Clerk's
+// checkReverificationAuthorization does. An age of -1 means the user has
+// not enrolled that factor, and the level downgrades to the factor there
+// is: second_factor and multi_factor without a second factor ask for the
+// first; second_factor without a first factor asks for the second, which
+// multi_factor cannot do without. A user with neither factor fails.
 func (c *Claims) checkReverification(r Reverification) checkResult {
 	if r == (Reverification{}) {
 		return checkSkip
 	}
 	fva := c.FactorVerificationAge
-	if len(fva) != 2 || !validFactorAge(fva[0]) || !validFactorAge(fva[1]) || fva[0] == -1 {
-		return checkFail
-	}
-	if r.AfterMinutes <= 0 {
+	if len(fva) != 2 || !validFactorAge(fva[0]) || !validFactorAge(fva[1]) || r.AfterMinutes <= 0 {
 		return checkFail
 	}
 	first, second := fva[0], fva[1]
-	firstFresh := r.AfterMinutes > first
+	if first == -1 && second == -1 {
+		return checkFail
+	}
+	firstFresh := first != -1 && r.AfterMinutes > first
+	secondFresh := second != -1 && r.AfterMinutes > second
 	switch r.Level {
 	case ReverificationFirstFactor:
 		return passIf(firstFresh)
@@ -188,9 +196,12 @@ func (c *Claims) checkReverification(r Reverification) checkResult {
 		if second == -1 {
 			return passIf(firstFresh)
 		}
-		return passIf(r.AfterMinutes > second)
+		return passIf(secondFresh)
 	case ReverificationMultiFactor:
-		return passIf(second != -1 && firstFresh && r.AfterMinutes > second)
+		if second == -1 {
+			return passIf(firstFresh)
+		}
+		return passIf(firstFresh && secondFresh)
 	}
 	return checkFail
 }

@@ -134,9 +134,18 @@ func TestHasReverification(t *testing.T) {
 		{"strict only looks at the second factor", []int{30, 5}, strict, true},
 		{"strict without second factor falls back", []int{5, -1}, strict, true},
 		{"strict without second factor, stale first", []int{15, -1}, strict, false},
-		{"strict_mfa without second factor", []int{5, -1}, strictMFA, false},
-		{"first factor never verified", []int{-1, 3}, strict, false},
+		// A level downgrades when the user has not enrolled a factor (-1), as
+		// in Clerk's checkReverificationAuthorization (@clerk/shared).
+		{"strict_mfa without second factor falls back", []int{5, -1}, strictMFA, true},
+		{"strict_mfa without second factor, stale first", []int{10, -1}, strictMFA, false},
+		{"strict_mfa without first factor", []int{-1, 3}, strictMFA, false},
+		{"strict without first factor uses the second", []int{-1, 3}, strict, true},
+		{"strict without first factor, stale second", []int{-1, 10}, strict, false},
+		{"first_factor without first factor", []int{-1, 3}, custom(ReverificationFirstFactor, 10), false},
+		{"first_factor without second factor", []int{3, -1}, custom(ReverificationFirstFactor, 10), true},
 		{"no factor", []int{-1, -1}, lax, false},
+		{"no factor, first_factor", []int{-1, -1}, custom(ReverificationFirstFactor, 10), false},
+		{"no factor, multi_factor", []int{-1, -1}, custom(ReverificationMultiFactor, 10), false},
 		{"fresh", []int{0, 0}, strict, true},
 		{"first_factor", []int{5, 500}, custom(ReverificationFirstFactor, 10), true},
 		{"first_factor at the limit", []int{5, 0}, custom(ReverificationFirstFactor, 5), false},
@@ -238,7 +247,7 @@ func TestHasOnParsedTokens(t *testing.T) {
 		{"v1 role", v1, Check{Role: "org:admin"}, true},
 		{"v1 permission", v1, Check{Permission: "dashboard:read"}, true},
 		{"v1 has no features", v1, Check{Feature: "dashboard"}, false},
-		{"v1 strict_mfa without second factor", v1, Check{Reverification: ReverificationStrictMFA.Reverification()}, false},
+		{"v1 strict_mfa without second factor", v1, Check{Reverification: ReverificationStrictMFA.Reverification()}, true},
 	}
 	for _, ch := range checks {
 		if got := ch.claims.Has(ch.check); got != ch.want {

@@ -35,7 +35,7 @@ const (
 type headerCase struct {
 	name      string
 	auth      func(tok, expired string) []string
-	cookie    bool // send the valid token in a __session cookie too
+	cookie    bool // send the valid token in a __session cookie too (signed-in __client_uat)
 	status    int
 	challenge string // the challenge, up to its error_description
 	reason    clerkauth.Reason
@@ -83,6 +83,12 @@ func headerCases() []headerCase {
 		{"Basic credentials and a valid cookie", values("Basic dXNlcjpwYXNz"), true, ok, "", ""},
 		{"another scheme with a JWT", bearer(func(t string) string { return "Token " + t }), false, unauth, challengeNoToken, missing},
 		{"invalid bearer beats a valid cookie", values("Bearer abc.def.ghi"), true, unauth, challengeToken, invalid},
+		// A one-word value is the token itself, as Clerk's SDKs take it: it is
+		// answered on its own merits and never replaced by the cookie.
+		{"one word, not a JWT", values("opaque_value"), false, unauth, challengeToken, invalid},
+		{"one word beats a valid cookie", values("opaque_value"), true, unauth, challengeToken, invalid},
+		{"one word of bad characters beats a valid cookie", values("tok@en"), true, bad, challengeRequest, req},
+		{"a scheme name alone", values("Negotiate"), true, unauth, challengeToken, invalid},
 		{"scheme glued with a colon", bearer(func(t string) string { return "Bearer:" + t }), false, bad, challengeRequest, req},
 		{"scheme twice", bearer(func(t string) string { return "Bearer Bearer " + t }), false, bad, challengeRequest, req},
 		{"embedded space", bearer(func(t string) string { return "Bearer " + split(t, " ") }), false, bad, challengeRequest, req},
@@ -115,6 +121,7 @@ func TestHostileAuthorizationHeaders(t *testing.T) {
 			}
 			if tc.cookie {
 				r.AddCookie(&http.Cookie{Name: "__session", Value: tok})
+				r.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"})
 			}
 			a := e.serve(t, r)
 			checkAnswer(t, tc, a, e.sid, tok, expired)

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -40,6 +41,9 @@ func newHostileFixture(t *testing.T) *hostileFixture {
 		AuthorizedParties: []string{"https://app.example.test"},
 	})
 	v.remote.sleep = noSleep
+	// The keys are fetched after the tokens were issued, so a kid missing
+	// from them is refused at once (see Config.JWKSRefreshCooldown).
+	clock.Advance(10 * time.Second)
 	require.NoError(t, v.Warm(context.Background()))
 	return &hostileFixture{v: v, srv: srv, clock: clock}
 }
@@ -88,7 +92,7 @@ func hostileTokens(t *testing.T, now int64) []hostileCase {
 		{"x5c of the attacker", mint(t, b, with(h, "x5c", []string{"MIIB"}), c), ReasonTokenInvalidSignature},
 		{"crit header", signed(with(h, "crit", []string{"b64"}), c), ReasonTokenInvalid},
 		{"typ JWS", signed(with(h, "typ", "JWS"), c), ReasonTokenInvalid},
-		{"typ at+jwt (OAuth access token)", signed(with(h, "typ", "at+jwt"), c), ReasonTokenInvalid},
+		{"typ at+jwt (OAuth access token)", signed(with(h, "typ", "at+jwt"), c), ReasonTokenTypeMismatch},
 		{"typ lowercase jwt", signed(with(h, "typ", "jwt"), c), ReasonTokenInvalid},
 		{"machine category", signed(with(h, "cat", "cl_B7d4PD333AAA"), c), ReasonTokenTypeMismatch},
 		{"template category", signed(with(h, "cat", "cl_B7d4PD222AAA"), c), ReasonTokenTypeMismatch},

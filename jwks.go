@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
 	"github.com/clerkauth/clerkauth/internal/httpx"
 	"github.com/clerkauth/clerkauth/internal/jose"
 )
@@ -25,7 +23,6 @@ const (
 	jwksFetchTimeout = 10 * time.Second
 	minMaxAge        = time.Minute
 	maxMaxAge        = time.Hour
-	negativeKIDs     = 1024
 	firstFailBackoff = time.Second
 )
 
@@ -63,6 +60,8 @@ type remoteKeys struct {
 	ttl        time.Duration
 	cooldown   time.Duration
 	maxStale   time.Duration
+	leeway     time.Duration // clock skew tolerated on the tokens' iat
+	timeout    time.Duration // per attempt
 	maxRetries int
 	now        func() time.Time
 	sleep      func(context.Context, time.Duration) error
@@ -73,15 +72,15 @@ type remoteKeys struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
-	snap    atomic.Pointer[keySnapshot]
-	unknown *lru.Cache[string, time.Time] // kid → when it was found missing
+	snap atomic.Pointer[keySnapshot]
 	// quietUntil (Unix ns) lets the hot path skip the lock while a refresh
 	// runs or after one failed: no request contends for mu during an outage.
 	quietUntil atomic.Int64
 
 	mu          sync.Mutex
+	closed      bool // set by close: no fetch starts after it
 	call        *fetchCall
-	lastUnknown time.Time // start of the last fetch caused by an unknown kid
+	lastUnknown time.Time // start of the last fetch caused by an unknown kid (JWKSRefreshCooldown)
 	nextAttempt time.Time // earliest fetch after failures
 	failures    int
 	lastFetch   time.Time
@@ -91,7 +90,6 @@ type remoteKeys struct {
 }
 
 func newRemoteKeys(cfg *Config, url, bearer string) *remoteKeys {
-	unknown, _ := lru.New[string, time.Time](negativeKIDs)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &remoteKeys{
 		url:        url,
@@ -102,6 +100,8 @@ func newRemoteKeys(cfg *Config, url, bearer string) *remoteKeys {
 		ttl:        cfg.JWKSCacheTTL,
 		cooldown:   cfg.JWKSRefreshCooldown,
 		maxStale:   cfg.JWKSMaxStaleness,
+		leeway:     cfg.Leeway,
+		timeout:    cfg.RequestTimeout,
 		maxRetries: httpx.Retries(cfg.MaxRetries, DefaultMaxRetries),
 		now:        cfg.Now,
 		sleep:      httpx.Sleep,
@@ -109,7 +109,6 @@ func newRemoteKeys(cfg *Config, url, bearer string) *remoteKeys {
 		obs:        cfg.obs,
 		baseCtx:    ctx,
 		cancel:     cancel,
-		unknown:    unknown,
 	}
 }
 
@@ -117,18 +116,36 @@ func newRemoteKeys(cfg *Config, url, bearer string) *remoteKeys {
 // never blocks; when the snapshot is past its TTL it starts a background
 // refresh. A snapshot past the maximum staleness serves nothing.
 func (r *remoteKeys) lookup(kid string) *verifyKey {
+	s := r.usable(r.now())
+	if s == nil {
+		return nil
+	}
+	return s.keys[kid]
+}
+
+// current reports whether k is in the current snapshot and that snapshot
+// may still serve: a token verified with k may be answered from the cache.
+// Like lookup, it starts a background refresh past the TTL.
+func (r *remoteKeys) current(k *verifyKey, now time.Time) bool {
+	s := r.usable(now)
+	return s != nil && k != nil && s.keys[k.kid] == k
+}
+
+// usable returns the snapshot if it may serve at now, starting a
+// background refresh when it is past its TTL; nil past the maximum
+// staleness or before the first fetch.
+func (r *remoteKeys) usable(now time.Time) *keySnapshot {
 	s := r.snap.Load()
 	if s == nil {
 		return nil
 	}
-	now := r.now()
 	if now.After(s.freshUntil) {
 		if now.Sub(s.freshUntil) > r.maxStale {
 			return nil
 		}
 		r.refreshInBackground()
 	}
-	return s.keys[kid]
+	return s
 }
 
 // servable reports whether the current snapshot may still verify tokens.
@@ -148,11 +165,21 @@ func (r *remoteKeys) refreshInBackground() {
 	}
 }
 
-// resolve finds the key for a kid that lookup did not have: it waits for a
-// shared fetch (bounded by ctx), unless the rate limits say the answer is
-// already known.
-func (r *remoteKeys) resolve(ctx context.Context, kid string) (*verifyKey, error) {
-	call, err := r.fetchFor(kid)
+// resolve finds the key for a kid that lookup did not have, for a token
+// whose (unverified, but otherwise valid) claims say it was issued at
+// issued. The rule, documented at Config.JWKSRefreshCooldown:
+//
+//   - a key set fetched at least one leeway after the token was issued is
+//     authoritative: a kid absent from it was not the instance's, and the
+//     answer is jwk-kid-mismatch, with no fetch;
+//   - otherwise the kid may be a rotation newer than the set: one shared
+//     fetch decides, at most one per cooldown; during the cooldown the
+//     answer is undecided (jwk-refresh-cooling-down, 503 with Retry-After).
+//
+// So a forged kid, whatever its iat, can cost at most one fetch per
+// cooldown and never makes a genuine new kid answer 401.
+func (r *remoteKeys) resolve(ctx context.Context, kid string, issued time.Time) (*verifyKey, error) {
+	call, err := r.fetchFor(issued)
 	if err != nil {
 		return nil, err
 	}
@@ -162,34 +189,40 @@ func (r *remoteKeys) resolve(ctx context.Context, kid string) (*verifyKey, error
 	if k := r.lookup(kid); k != nil {
 		return k, nil
 	}
-	r.unknown.Add(kid, r.now())
 	return nil, errKidMismatch()
 }
 
-// fetchFor decides whether an unknown kid may cause a fetch, and returns
-// the fetch to wait for.
-func (r *remoteKeys) fetchFor(kid string) (*fetchCall, error) {
+// fetchFor decides whether a token issued at issued, whose kid the held
+// keys lack, may cause a fetch, and returns the fetch to wait for.
+func (r *remoteKeys) fetchFor(issued time.Time) (*fetchCall, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	now := r.now()
+	s := r.snap.Load()
+	servable := s != nil && now.Sub(s.freshUntil) <= r.maxStale
+	if servable && r.fetchedAfter(s, issued) {
+		return nil, errKidMismatch()
+	}
 	if r.call != nil {
 		return r.call, nil
 	}
-	now := r.now()
 	if now.Before(r.nextAttempt) {
 		return nil, r.unavailableLocked()
 	}
-	if r.servable() {
-		if r.knownMissing(kid, now) || now.Sub(r.lastUnknown) < r.cooldown {
-			return nil, errKidMismatch()
+	if servable {
+		if wait := r.lastUnknown.Add(r.cooldown).Sub(now); wait > 0 {
+			return nil, errCoolingDown(wait)
 		}
 		r.lastUnknown = now
 	}
 	return r.startFetchLocked(), nil
 }
 
-func (r *remoteKeys) knownMissing(kid string, now time.Time) bool {
-	at, ok := r.unknown.Peek(kid)
-	return ok && now.Sub(at) < r.ttl
+// fetchedAfter reports whether s was fetched after a token issued at
+// issued (by the issuer's clock, which may run one leeway ahead or
+// behind): a kid s lacks cannot be a key the instance signed it with.
+func (r *remoteKeys) fetchedAfter(s *keySnapshot, issued time.Time) bool {
+	return !issued.IsZero() && !s.fetchedAt.Before(issued.Add(r.leeway))
 }
 
 func (r *remoteKeys) unavailableLocked() error {
@@ -219,8 +252,15 @@ func (r *remoteKeys) refresh(ctx context.Context) error {
 	return r.wait(ctx, c)
 }
 
+// startFetchLocked starts a shared fetch, or returns one already failed
+// when the cache is closed: wg.Add must never race with close's Wait.
 func (r *remoteKeys) startFetchLocked() *fetchCall {
 	c := &fetchCall{done: make(chan struct{})}
+	if r.closed {
+		c.err = verr(ReasonJWKRemoteFailedToLoad, "verifier closed")
+		close(c.done)
+		return c
+	}
 	r.call = c
 	r.quietUntil.Store(r.now().Add(jwksFetchTimeout).UnixNano())
 	r.wg.Add(1)
@@ -286,14 +326,16 @@ func (r *remoteKeys) fetchWithRetry(ctx context.Context) (*keySnapshot, error) {
 
 // fetchOnce makes one request. It reports whether a failure may be retried.
 func (r *remoteKeys) fetchOnce(ctx context.Context) (*keySnapshot, bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
+	actx, cancel := httpx.WithDeadline(ctx, r.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, r.url, nil)
 	if err != nil {
 		return nil, false, verrWrap(ReasonJWKRemoteFailedToLoad, "bad JWKS URL", err)
 	}
 	r.setHeaders(req)
 	resp, err := r.send(req) // r.client.Do, reported
 	if err != nil {
-		return nil, ctx.Err() == nil, verrWrap(ReasonJWKRemoteFailedToLoad, "JWKS request failed", err)
+		return nil, ctx.Err() == nil, verrWrap(ReasonJWKRemoteFailedToLoad, "JWKS request failed", httpx.RedactError(err, r.bearer))
 	}
 	defer httpx.DrainAndClose(resp.Body)
 	return r.handleResponse(resp)
@@ -363,10 +405,24 @@ func (r *remoteKeys) snapshotOf(body []byte) (*keySnapshot, error) {
 		r.logger.Info("clerkauth: skipped unusable JWKS keys", "url", r.url, "skipped", len(skipped))
 	}
 	s := &keySnapshot{keys: make(map[string]*verifyKey, len(keys)), fetchedAt: r.now()}
+	old := r.snap.Load()
 	for _, k := range keys {
-		s.keys[k.KID] = &verifyKey{kid: k.KID, alg: k.Alg, pub: k.Key}
+		s.keys[k.KID] = sameKeyOr(old, &verifyKey{kid: k.KID, alg: k.Alg, pub: k.Key})
 	}
 	return s, nil
+}
+
+// sameKeyOr returns old's key for k's kid when it is the same key (same
+// alg and public key), else k. Keeping a key's identity across fetches
+// keeps the tokens it verified answered from the token cache.
+func sameKeyOr(old *keySnapshot, k *verifyKey) *verifyKey {
+	if old == nil {
+		return k
+	}
+	if prev, ok := old.keys[k.kid]; ok && prev.alg == k.alg && prev.pub.Equal(k.pub) {
+		return prev
+	}
+	return k
 }
 
 // freshness is the TTL for a response: its Cache-Control max-age clamped to
@@ -408,7 +464,12 @@ func (r *remoteKeys) status() KeyStatus {
 	return st
 }
 
+// close stops the fetch in flight and waits for it. No fetch starts after
+// it: the flag is set under mu, where every fetch starts.
 func (r *remoteKeys) close() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
 	r.cancel()
 	r.wg.Wait()
 }
@@ -438,4 +499,12 @@ type KeyStatus struct {
 
 func errKidMismatch() error {
 	return verr(ReasonJWKKidMismatch, "no signing key matches the token's kid")
+}
+
+// errCoolingDown says a kid unknown to a key set older than the token
+// cannot be looked up before wait: undecided, not the token's fault.
+func errCoolingDown(wait time.Duration) error {
+	e := verr(ReasonJWKRefreshCoolingDown, "the token's kid may be newer than the signing keys held; they are refreshed at most once per cooldown")
+	e.retryAfter = wait
+	return e
 }

@@ -34,6 +34,14 @@ func newJWKSFixture(t *testing.T, mutate func(*Config), keys ...map[string]any) 
 	return f
 }
 
+func (f *jwksFixture) middleware(t *testing.T) http.Handler {
+	t.Helper()
+	m, err := NewMiddleware(f.v, MiddlewareOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	return m.Handler(whoami)
+}
+
 func (f *jwksFixture) token(t *testing.T, kid string, key any) string {
 	t.Helper()
 	a, _, _ := testKeys(t)
@@ -73,9 +81,18 @@ func TestJWKSUnknownKidStormFetchesOncePerCooldown(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 500 {
 		wg.Go(func() {
+			// Issued now, after the key set was fetched: the kid may be
+			// new, so each is refused (401) or undecided (503), never
+			// accepted, and they share at most one fetch.
 			_, err := f.v.Verify(context.Background(), f.token(t, fmt.Sprintf("ins_forged_%d", i), nil))
-			assert.Equal(t, ReasonJWKKidMismatch, ReasonOf(err))
-			assert.ErrorIs(t, err, ErrInvalidToken)
+			switch ReasonOf(err) {
+			case ReasonJWKKidMismatch:
+				assert.ErrorIs(t, err, ErrInvalidToken)
+			case ReasonJWKRefreshCoolingDown:
+				assert.ErrorIs(t, err, ErrKeysUnavailable)
+			default:
+				t.Errorf("unexpected answer to a forged kid: %v", err)
+			}
 		})
 	}
 	wg.Wait()
@@ -87,9 +104,43 @@ func TestJWKSUnknownKidStormFetchesOncePerCooldown(t *testing.T) {
 	assert.EqualValues(t, 3, f.srv.requests.Load(), "after the cooldown one more fetch is allowed")
 
 	f.clock.Advance(DefaultJWKSRefreshCooldown + time.Second)
-	_, err = f.v.Verify(context.Background(), f.token(t, "ins_forged_new", nil))
+	old := mint(t, a, stdHeader("ins_forged_old"), with(stdClaims(f.clock.Now()), "iat", f.clock.Now().Add(-time.Minute).Unix()))
+	_, err = f.v.Verify(context.Background(), old)
 	assert.Equal(t, ReasonJWKKidMismatch, ReasonOf(err))
-	assert.EqualValues(t, 3, f.srv.requests.Load(), "a kid known to be missing does not fetch again")
+	assert.EqualValues(t, 3, f.srv.requests.Load(), "a token issued before the last fetch is judged by it, with no fetch")
+}
+
+// TestJWKSForgedKidDoesNotBlockRotation is item 8 of #11: a forged kid
+// used to spend the cooldown, so a genuinely new kid arriving just after
+// was refused (401) for up to 30 s. It is now undecided (503 with the rest
+// of the cooldown as Retry-After), then verified by the next fetch.
+func TestJWKSForgedKidDoesNotBlockRotation(t *testing.T) {
+	a, b, _ := testKeys(t)
+	f := newJWKSFixture(t, nil, jwkOf("ins_a", "RS256", &a.PublicKey))
+	require.NoError(t, f.v.Warm(context.Background()))
+	_, err := f.v.Verify(context.Background(), f.token(t, "ins_forged", nil))
+	require.Equal(t, ReasonJWKKidMismatch, ReasonOf(err))
+	require.EqualValues(t, 2, f.srv.requests.Load())
+
+	f.clock.Advance(time.Second)
+	f.srv.set(func(s *jwksServer) { s.keys = append(s.keys, jwkOf("ins_b", "RS256", &b.PublicKey)) })
+	f.clock.Advance(time.Second)
+	rotated := f.token(t, "ins_b", b)
+	_, err = f.v.Verify(context.Background(), rotated)
+	require.ErrorIs(t, err, ErrKeysUnavailable, "a new kid during the cooldown is undecided, not refused")
+	require.NotErrorIs(t, err, ErrInvalidToken)
+	assert.Equal(t, ReasonJWKRefreshCoolingDown, ReasonOf(err))
+	var ve *VerificationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, DefaultJWKSRefreshCooldown-2*time.Second, ve.retryAfter)
+	rec := serve(f.middleware(t), bearerRequest(rotated))
+	assert.Equal(t, 503, rec.Code)
+	assert.Equal(t, "28", rec.Header().Get("Retry-After"))
+
+	f.clock.Advance(DefaultJWKSRefreshCooldown)
+	_, err = f.v.Verify(context.Background(), rotated)
+	require.NoError(t, err, "the next fetch finds the rotated key")
+	assert.EqualValues(t, 3, f.srv.requests.Load())
 }
 
 func TestJWKSKnownKidBadSignatureNeverFetches(t *testing.T) {
@@ -133,7 +184,8 @@ func TestJWKSKeyRotation(t *testing.T) {
 	})
 	_, err = f.v.Verify(context.Background(), mint(t, b, stdHeader("ins_b"), stdClaims(f.clock.Now())))
 	require.NoError(t, err, "a new kid is fetched")
-	_, err = f.v.Verify(context.Background(), mint(t, a, with(stdHeader("ins_a"), "jti", "x"), with(stdClaims(f.clock.Now()), "jti", "2")))
+	issuedBefore := f.clock.Now().Add(-10 * time.Second).Unix() // before the fetch that dropped the key
+	_, err = f.v.Verify(context.Background(), mint(t, a, with(stdHeader("ins_a"), "jti", "x"), with(stdClaims(f.clock.Now()), "jti", "2", "iat", issuedBefore)))
 	assert.Equal(t, ReasonJWKKidMismatch, ReasonOf(err), "a key removed from the set stops verifying")
 }
 

@@ -43,18 +43,47 @@ type MiddlewareOptions struct {
 
 	// DisableCookies reads the token from the Authorization header only.
 	// Cookies are read by default, as Clerk's SDKs do, for same-origin
-	// browser apps; such apps should set Config.AuthorizedParties, which
-	// closes cross-site and subdomain cookie attacks.
+	// browser apps. A cookie-carried token is subject to a cross-origin
+	// check (see [Middleware]); an API called only with Authorization
+	// headers should set DisableCookies.
 	DisableCookies bool
+
+	// TrustedOrigins lists origins, as "scheme://host[:port]" (such as
+	// "https://admin.example.com"), whose cross-origin unsafe requests
+	// (POST, PUT, DELETE…) may be authenticated by a session cookie. By
+	// default none may: see [Middleware]. An origin with a path, query or
+	// fragment is rejected with ErrInvalidConfig, as by
+	// [http.CrossOriginProtection.AddTrustedOrigin]. Config.AuthorizedParties
+	// does not imply trust here.
+	TrustedOrigins []string
+
+	// InsecureSkipCSRFCheck turns off the cross-origin check of unsafe
+	// requests authenticated by a session cookie, leaving them open to
+	// cross-site request forgery. Only for apps that stop forged requests
+	// otherwise, for example with [http.CrossOriginProtection] in front of
+	// the middleware.
+	InsecureSkipCSRFCheck bool
 
 	// Skip, when it returns true, lets the request through untouched and
 	// signed out, for public paths such as health checks.
 	Skip func(*http.Request) bool
 
 	// AuthenticatePreflight authenticates CORS preflight requests (OPTIONS
-	// with Access-Control-Request-Method) too. By default they pass
-	// through untouched, since browsers never send credentials with them.
+	// with Access-Control-Request-Method) like any other request. Browsers
+	// never send credentials with a preflight, so in required mode a
+	// browser's preflight is then answered 401 and fails. By default a
+	// preflight is not authenticated: see [Middleware] for what becomes of
+	// it.
 	AuthenticatePreflight bool
+
+	// InsecurePassPreflight, in required mode, passes CORS preflight
+	// requests to the next handler, unauthenticated and signed out,
+	// instead of answering them 204 here. Only for a next handler that
+	// answers preflights itself (a CORS middleware placed after this one):
+	// any other handler would run without a session. Placing the CORS
+	// middleware in front is safer. It cannot be combined with
+	// AuthenticatePreflight.
+	InsecurePassPreflight bool
 
 	// ErrorHandler answers every failed request, for a custom response or
 	// logging; it receives the error, which matches one of the sentinels
@@ -75,9 +104,11 @@ type MiddlewareOptions struct {
 	SessionsClient *SessionsClient
 
 	// OnlineFallback asks Clerk to verify a token when networkless
-	// verification cannot decide: the signing keys are unavailable, or the
-	// token's key ID is unknown even after a key refresh. Off by default.
-	// See [Middleware] for its guarantees. It needs a SessionsClient. The
+	// verification cannot decide because the key source fails (key server
+	// down or erroring, secret key refused). An unknown key ID never
+	// triggers it: see Config.JWKSRefreshCooldown. Off by default.
+	// See [Middleware] for its guarantees and its cost bound. It needs a
+	// SessionsClient. The
 	// verify endpoint was removed from Backend API versions after
 	// 2025-03-12, so the fallback's calls are pinned to that version
 	// whatever the client's Config.APIVersion; if Clerk answers 410 the
@@ -86,7 +117,8 @@ type MiddlewareOptions struct {
 
 	// FallbackFailureThreshold is the number of consecutive failed calls
 	// (network errors, 5xx, 429, 401, 403) after which the fallback's
-	// circuit opens. Default 5.
+	// circuit opens. Clerk's refusals of a token (400, 404, 422) neither
+	// count nor reset the count. Default 5.
 	FallbackFailureThreshold int
 
 	// FallbackCoolOff is how long the open circuit refuses calls before
@@ -95,12 +127,19 @@ type MiddlewareOptions struct {
 
 	// FallbackMaxConcurrent bounds the fallback calls in flight; tokens
 	// beyond it are answered as if there were no fallback. Default 16.
-	// Note that anyone can mint a token with plausible claims and an
-	// unknown key ID: while the fallback is on, each distinct such token
-	// costs one call to Clerk. This bound, the circuit breaker (Clerk's 429s
-	// count as failures) and Clerk's verdicts keep that from doing harm
-	// beyond spending the instance's Backend API rate limit.
 	FallbackMaxConcurrent int
+
+	// FallbackCallsPerSecond and FallbackBurst are the fallback's own rate
+	// budget, a token bucket of FallbackBurst calls refilled at
+	// FallbackCallsPerSecond: beyond it tokens are answered as if there
+	// were no fallback. It keeps the fallback's share of the instance's
+	// Backend API rate limit (100 requests per 10 s on development
+	// instances) small, so that Revoke, RequireActiveSession and the
+	// application's own calls are never starved. Defaults
+	// DefaultFallbackCallsPerSecond (0.5) and DefaultFallbackBurst (5): at
+	// most 10 calls in any 10 s, whatever the traffic.
+	FallbackCallsPerSecond float64
+	FallbackBurst          int
 
 	// ActiveSessionTTL is how long RequireActiveSession trusts an answer
 	// of the Sessions API about a session. Default 5 s; at most 1 minute.
@@ -114,6 +153,26 @@ type MiddlewareOptions struct {
 
 	// Now returns the current time. Default time.Now. Tests inject a clock.
 	Now func() time.Time
+
+	// AcceptsToken lists the kinds of token the middleware accepts:
+	// TokenKindSession, TokenKindM2M, TokenKindOAuth, TokenKindAPIKey, or
+	// TokenKindAny for all four. Default: session tokens only. Machine
+	// tokens are read only from the Authorization header (or the
+	// TokenExtractor), never from cookies; a route that accepts no session
+	// tokens reads no cookies at all. A token of a kind not listed is
+	// answered 401 with reason token-type-mismatch, before any
+	// verification and without any network request. See [MachineToken]
+	// and the README's "Guarding internal APIs" for the decision table.
+	// Accepting API keys or OAuth tokens needs the Verifier's
+	// Config.SecretKey, M2M tokens its SecretKey or MachineSecretKey.
+	AcceptsToken []TokenKind
+
+	// StrictMachineTokens asks Clerk about every opaque machine token
+	// (mt_…, oat_…, ak_…) instead of trusting an answer cached for
+	// Config.MachineTokenCacheTTL: a revoked token is refused at once, for
+	// one Backend API call per request. For revocation-sensitive routes.
+	// Concurrent requests with the same token still share one call.
+	StrictMachineTokens bool
 }
 
 // Defaults of [MiddlewareOptions].
@@ -127,6 +186,11 @@ const (
 	// DefaultFallbackMaxConcurrent is the default of
 	// MiddlewareOptions.FallbackMaxConcurrent.
 	DefaultFallbackMaxConcurrent = 16
+	// DefaultFallbackCallsPerSecond is the default of
+	// MiddlewareOptions.FallbackCallsPerSecond.
+	DefaultFallbackCallsPerSecond = 0.5
+	// DefaultFallbackBurst is the default of MiddlewareOptions.FallbackBurst.
+	DefaultFallbackBurst = 5
 	// DefaultActiveSessionTTL is the default of
 	// MiddlewareOptions.ActiveSessionTTL.
 	DefaultActiveSessionTTL = 5 * time.Second
@@ -144,15 +208,71 @@ const (
 // [BearerToken]) and, only when there is no bearer token, from the
 // __session_<suffix> or __session cookie; a TokenExtractor replaces both.
 //
+// A cookie-carried token obeys Clerk's __client_uat rules, as Clerk's
+// authenticateRequest applies them (header tokens do not): the Frontend API
+// sets __client_uat (suffixed like the session cookie, and read from the
+// same family) to the time of the client's last sign-in or sign-out, "0"
+// when signed out. A session cookie is refused (401) when __client_uat is
+// missing, "0" or not a positive integer (reason
+// session-token-but-no-client-uat), or newer than the token's iat
+// (session-token-iat-before-client-uat): so a sign-out in one tab or app of
+// the instance ends the session's cookies everywhere at once, without
+// waiting for the token to expire. Clerk's handshake outcomes are answered
+// 401 with Clerk's reason, since the middleware never redirects. In
+// optional mode these refusals pass signed out with TreatInvalidAsSignedOut,
+// as Clerk's SDKs do.
+//
+// A CORS preflight (OPTIONS with Access-Control-Request-Method) carries no
+// credentials and is never authenticated. In required mode it is answered
+// 204 No Content with no body and the next handler is not called, so a
+// handler behind the middleware never runs without a verified session. The
+// preflight's CORS headers are a CORS middleware's job: place it in front,
+// so that it answers preflights before they reach this one, as with
+// github.com/rs/cors:
+//
+//	http.Handle("/api/", cors.New(cors.Options{
+//		AllowedOrigins: []string{"https://app.example.com"},
+//		AllowedHeaders: []string{"Authorization"},
+//	}).Handler(m.Handler(api)))
+//
+// In optional mode a preflight goes to the next handler signed out.
+// MiddlewareOptions.InsecurePassPreflight and AuthenticatePreflight change
+// this.
+//
+// A token read from a session cookie is sent by the browser whichever site
+// made the request, and its azp claim names the origin it was minted for,
+// not the origin of the request: Config.AuthorizedParties does not stop
+// cross-site request forgery. So an unsafe request (any method but GET,
+// HEAD and OPTIONS) authenticated by a cookie is refused with 403
+// ([ErrCrossOriginRequest]) when the browser reports it as cross-origin, by
+// the rules of [http.CrossOriginProtection]: Sec-Fetch-Site other than
+// "same-origin" or "none", or, from browsers that do not send it, an Origin
+// whose host is not the request's Host. Requests without either header (not
+// from a browser) pass. MiddlewareOptions.TrustedOrigins allows given
+// origins; InsecureSkipCSRFCheck turns the check off. Tokens of the
+// Authorization header are not affected (a browser never attaches one by
+// itself), nor are those of a TokenExtractor, which must do its own check
+// if it reads cookies. Safe methods are not checked: handlers must not
+// change state on GET.
+//
 // With OnlineFallback, a token that networkless verification cannot judge
 // is sent to Clerk (POST /sessions/{sid}/verify) only after its unverified
-// claims have passed every check but the signature, and only when the
-// failure is the keys' (ErrKeysUnavailable) or an unknown key ID: never for
-// a token that is malformed, expired or badly signed under a known key.
-// Concurrent requests with the same token make one call; a confirmed token
-// is remembered until its exp; a circuit breaker stops calling an API that
+// claims have passed every check but the signature, and only when the key
+// source fails: never for an unknown key ID, nor for a token that is
+// malformed, expired or badly signed under a known key. Concurrent requests
+// with the same token make one call; Clerk's verdict, confirmation or
+// refusal, is remembered until the token's exp; calls are limited by the
+// fallback's own rate budget and stopped by a circuit breaker while the API
 // keeps failing; and when Clerk answers that the endpoint is gone (410) the
 // fallback turns itself off and logs it once.
+//
+// Cost bound: anyone can forge a token with plausible claims. While the
+// keys are available, N forged requests cost no Backend API call and at
+// most one key fetch per Config.JWKSRefreshCooldown, whatever N. While the
+// key source fails, they cost at most FallbackBurst +
+// FallbackCallsPerSecond·t verify calls over t seconds (with the defaults,
+// 10 per 10 s), and a token Clerk has answered costs nothing more until its
+// exp. RequireActiveSession adds none: it runs only for verified tokens.
 //
 // A Middleware is safe for concurrent use by multiple goroutines. Call
 // Close when done with it to stop its in-flight Sessions API calls.
@@ -165,6 +285,9 @@ type Middleware struct {
 	extractor     func(*http.Request) (string, error)
 	skip          func(*http.Request) bool
 	authPreflight bool
+	passPreflight bool
+	csrfCheck     bool
+	trusted       trustedOrigins
 	debug         bool
 	resp          *responder
 	sessions      *SessionsClient
@@ -174,6 +297,8 @@ type Middleware struct {
 	logger        *slog.Logger
 	obs           *observer // nil when nothing observes
 	flights       *flightScope
+	accepts       kindSet // token kinds accepted
+	strict        bool    // StrictMachineTokens
 }
 
 // responder answers failed requests.
@@ -199,13 +324,26 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
+	accepts, err := kindSetOf(opts.AcceptsToken)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkAccepts(accepts); err != nil {
+		return nil, err
+	}
+	trusted, err := newTrustedOrigins(opts.TrustedOrigins)
+	if err != nil {
+		return nil, err
+	}
 	m := &Middleware{
 		v: v, optional: opts.Optional, invalidIsOut: opts.Optional && opts.TreatInvalidAsSignedOut,
 		cookies: !opts.DisableCookies, extractor: opts.TokenExtractor, skip: opts.Skip,
-		authPreflight: opts.AuthenticatePreflight, debug: opts.DebugHeaders,
-		sessions: opts.SessionsClient, now: opts.Now, logger: opts.Logger,
+		authPreflight: opts.AuthenticatePreflight, passPreflight: opts.InsecurePassPreflight,
+		csrfCheck: !opts.InsecureSkipCSRFCheck, trusted: trusted,
+		debug: opts.DebugHeaders, sessions: opts.SessionsClient, now: opts.Now, logger: opts.Logger,
 		resp:    &responder{handler: opts.ErrorHandler},
 		flights: newFlightScope(),
+		accepts: accepts, strict: opts.StrictMachineTokens,
 	}
 	if m.now == nil {
 		m.now = v.now
@@ -235,11 +373,14 @@ func (o *MiddlewareOptions) check() error {
 	switch {
 	case o.Realm != "" && sanitizeQuoted(o.Realm) != o.Realm:
 		return fmt.Errorf("%w: Realm may hold only printable ASCII without '\"' or '\\'", ErrInvalidConfig)
+	case o.InsecurePassPreflight && o.AuthenticatePreflight:
+		return fmt.Errorf("%w: InsecurePassPreflight and AuthenticatePreflight contradict each other", ErrInvalidConfig)
 	case o.OnlineFallback && o.SessionsClient == nil:
 		return fmt.Errorf("%w: OnlineFallback needs a SessionsClient", ErrInvalidConfig)
 	case o.ActiveSessionTTL < 0 || o.ActiveSessionTTL > maxActiveSessionTTL:
 		return fmt.Errorf("%w: ActiveSessionTTL must be within (0, %v]", ErrInvalidConfig, maxActiveSessionTTL)
-	case o.FallbackFailureThreshold < 0 || o.FallbackCoolOff < 0 || o.FallbackMaxConcurrent < 0:
+	case o.FallbackFailureThreshold < 0 || o.FallbackCoolOff < 0 || o.FallbackMaxConcurrent < 0 ||
+		o.FallbackBurst < 0 || !(o.FallbackCallsPerSecond >= 0):
 		return fmt.Errorf("%w: negative fallback setting", ErrInvalidConfig)
 	}
 	return nil
@@ -280,7 +421,11 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			return
 		}
 		in := m.credentialsOf(r)
-		if m.passesPreflight(in) {
+		switch m.preflight(in) {
+		case preflightAnswer:
+			w.WriteHeader(http.StatusNoContent)
+			return
+		case preflightPass:
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -302,6 +447,7 @@ func (m *Middleware) credentialsOf(r *http.Request) credentials {
 		authorization: r.Header.Values("Authorization"),
 		source:        (*httpRequest)(r),
 		method:        r.Method,
+		host:          r.Host,
 	}
 	if m.extractor != nil {
 		in.custom = func() (string, error) { return m.extractor(r) }
@@ -351,24 +497,57 @@ func (m *Middleware) verify(ctx context.Context, token string) (*Claims, error) 
 // Revoke revokes the session at Clerk (POST /sessions/{id}/revoke) and
 // makes this instance reject its tokens at once, through the Verifier's
 // [RevocationStore] (every replica sharing the store, for a shared one).
-// The local revocation is recorded first, so it holds even when the call
-// to Clerk fails; the error then matches ErrRevokedLocallyOnly. Without a
-// SessionsClient the session is revoked locally only and the error matches
-// both ErrRevokedLocallyOnly and ErrInvalidConfig.
+//
+// Clerk is the authority and is always asked, whatever the store does; the
+// store is a best-effort cache that stops the session's tokens before they
+// expire. Both are asked concurrently, and Revoke waits for the store no
+// longer than ctx allows (a store that ignores ctx finishes in the
+// background). It returns nil when both succeeded, and otherwise a
+// [*RevokeError] holding each part's failure: it matches
+// ErrRevokedLocallyOnly when Clerk was not told but the revocation is in
+// force here, and ErrRevocationNotShared when it is in force here but not
+// shared with the other replicas yet. Revoking again is harmless. Without a
+// SessionsClient, Clerk's part matches ErrInvalidConfig.
 func (m *Middleware) Revoke(ctx context.Context, sessionID string) error {
-	if err := m.v.MarkRevoked(ctx, sessionID); err != nil {
-		return err
+	if sessionID == "" {
+		return fmt.Errorf("%w: Revoke: empty session ID", ErrInvalidConfig)
 	}
+	stored := make(chan error, 1) // buffered: a late store never blocks
+	go func() { stored <- m.v.MarkRevoked(ctx, sessionID) }()
+	clerkErr := m.revokeAtClerk(ctx, sessionID)
+	storeErr := awaitStore(ctx, stored)
 	if m.active != nil {
 		m.active.forget(sessionID)
 	}
+	if clerkErr == nil && storeErr == nil {
+		return nil
+	}
+	return &RevokeError{Clerk: clerkErr, Store: storeErr}
+}
+
+// revokeAtClerk revokes the session at Clerk.
+func (m *Middleware) revokeAtClerk(ctx context.Context, sessionID string) error {
 	if m.sessions == nil {
-		return fmt.Errorf("%w: %w: Revoke needs MiddlewareOptions.SessionsClient", ErrRevokedLocallyOnly, ErrInvalidConfig)
+		return fmt.Errorf("%w: Revoke needs MiddlewareOptions.SessionsClient", ErrInvalidConfig)
 	}
-	if _, err := m.sessions.Revoke(ctx, sessionID); err != nil {
-		return fmt.Errorf("%w: %w", ErrRevokedLocallyOnly, err)
+	_, err := m.sessions.Revoke(ctx, sessionID)
+	return err
+}
+
+// awaitStore returns the store's answer, or the context's error when the
+// store has not answered by the time ctx ends.
+func awaitStore(ctx context.Context, stored <-chan error) error {
+	select {
+	case err := <-stored:
+		return err
+	case <-ctx.Done():
 	}
-	return nil
+	select {
+	case err := <-stored:
+		return err
+	default:
+		return fmt.Errorf("clerkauth: no answer before the context ended: %w", context.Cause(ctx))
+	}
 }
 
 // Close stops the Sessions API calls in flight and waits for them. It does

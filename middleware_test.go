@@ -72,18 +72,28 @@ func TestMiddlewareRequiredMode(t *testing.T) {
 		{"session cookie", func() *http.Request {
 			r := httptest.NewRequest("GET", "/", nil)
 			r.AddCookie(&http.Cookie{Name: "__session", Value: good})
+			r.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"})
 			return r
 		}, 200, "user_1", "", ""},
+		{"session cookie of a signed-out client", func() *http.Request {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.AddCookie(&http.Cookie{Name: "__session", Value: good})
+			return r
+		}, 401, "", `Bearer realm="api", error="invalid_token", error_description="session cookie without a signed-in __client_uat"`,
+			"session-token-but-no-client-uat"},
 		{"basic credentials fall back to the cookie", func() *http.Request {
 			r := httptest.NewRequest("GET", "/", nil)
 			r.SetBasicAuth("u", "p")
 			r.AddCookie(&http.Cookie{Name: "__session", Value: good})
+			r.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"})
 			return r
 		}, 200, "user_1", "", ""},
 		{"suffixed cookie preferred", func() *http.Request {
 			r := httptest.NewRequest("GET", "/", nil)
 			r.AddCookie(&http.Cookie{Name: "__session", Value: "stale.from.elsewhere"})
+			r.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"})
 			r.AddCookie(&http.Cookie{Name: suffixed, Value: good})
+			r.AddCookie(&http.Cookie{Name: "__client_uat_" + CookieSuffix(testPK), Value: "1"})
 			return r
 		}, 200, "user_1", "", ""},
 		{"header wins over cookie", func() *http.Request {
@@ -181,7 +191,9 @@ func TestMiddlewareBypass(t *testing.T) {
 		req        *http.Request
 		wantStatus int
 	}{
-		{"preflight passes", MiddlewareOptions{}, preflight(), 200},
+		{"preflight answered without the handler", MiddlewareOptions{}, preflight(), 204},
+		{"preflight passes signed out when optional", MiddlewareOptions{Optional: true}, preflight(), 200},
+		{"preflight passes on request", MiddlewareOptions{InsecurePassPreflight: true}, preflight(), 200},
 		{"plain OPTIONS is authenticated", MiddlewareOptions{}, httptest.NewRequest(http.MethodOptions, "/", nil), 401},
 		{"preflight authenticated on request", MiddlewareOptions{AuthenticatePreflight: true}, preflight(), 401},
 		{"skipped path", MiddlewareOptions{Skip: public}, httptest.NewRequest("GET", "/healthz", nil), 200},
@@ -191,12 +203,40 @@ func TestMiddlewareBypass(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := serve(e.middleware(tt.opts).Handler(whoami), tt.req)
 			require.Equal(t, tt.wantStatus, rec.Code)
+			if tt.wantStatus == http.StatusNoContent {
+				assert.Empty(t, rec.Body.String(), "the handler did not run")
+			}
 			if tt.wantStatus == 200 {
 				assert.Equal(t, "signed-out", rec.Body.String())
 				assert.Empty(t, rec.Header().Get("Vary"), "an untouched request does not depend on credentials")
 			}
 		})
 	}
+}
+
+// TestPreflightNeverRunsAProtectedHandler is the attack of issue #11: an
+// OPTIONS request with Access-Control-Request-Method must not run a handler
+// behind RequireSession, whatever else it carries.
+func TestPreflightNeverRunsAProtectedHandler(t *testing.T) {
+	e := newMWEnv(t)
+	ran := 0
+	deleteAccount := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ran++ })
+	h := RequireSession(e.v)(deleteAccount)
+	for _, method := range []string{"POST", "DELETE", "GET", "x"} {
+		r := httptest.NewRequest(http.MethodOptions, "/api/account/delete", nil)
+		r.Header.Set("Origin", "https://evil.example")
+		r.Header.Set("Access-Control-Request-Method", method)
+		rec := serve(h, r)
+		assert.Equal(t, http.StatusNoContent, rec.Code, method)
+		assert.Empty(t, rec.Body.String(), method)
+	}
+	assert.Zero(t, ran, "a protected handler ran for a preflight")
+}
+
+func TestInsecurePassPreflightConflicts(t *testing.T) {
+	e := newMWEnv(t)
+	_, err := NewMiddleware(e.v, MiddlewareOptions{InsecurePassPreflight: true, AuthenticatePreflight: true})
+	assert.ErrorIs(t, err, ErrInvalidConfig)
 }
 
 func TestMiddlewareCustomExtractor(t *testing.T) {
@@ -344,7 +384,9 @@ func TestBearerTokenSyntax(t *testing.T) {
 		{[]string{"Bearer abc.def-_~+/=="}, "abc.def-_~+/==", false},
 		{[]string{"BEARER\tabc"}, "abc", false},
 		{[]string{"Digest x=y"}, "", false},
-		{[]string{"Basic"}, "", false},
+		{[]string{"Basic"}, "Basic", false}, // one word: the token itself, as for Clerk
+		{[]string{" opaque_token "}, "opaque_token", false},
+		{[]string{"tok@en"}, "", true},
 		{[]string{"Bearer"}, "", true},
 		{[]string{"Bearer ="}, "", true},
 		{[]string{"Bearer a=b"}, "", true},

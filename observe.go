@@ -41,8 +41,8 @@ type Observer struct {
 	// being a request of its own: JWKS fetches and Backend API calls.
 	UpstreamCall func(context.Context, UpstreamCall)
 
-	// BreakerChange is called when the online fallback's circuit breaker
-	// opens or closes.
+	// BreakerChange is called when a circuit breaker (the online
+	// fallback's, the machine token verify calls') opens or closes.
 	BreakerChange func(context.Context, BreakerChange)
 
 	// Fallback is called for every token the online fallback was asked to
@@ -98,9 +98,10 @@ type AuthDecision struct {
 	// Status is the HTTP status the default error handler answers a
 	// refused request with, 0 when the request goes on.
 	Status int
-	// TokenKind is the kind of credential: "session_token" (Clerk's name),
-	// or "" when there was none.
-	TokenKind string
+	// TokenKind is the kind of credential: the verified kind when
+	// authenticated, else the kind the token looks like (its shape and
+	// prefix, unverified), or "" when there was none or it is unknown.
+	TokenKind TokenKind
 	// Carrier is where the token was found.
 	Carrier Carrier
 	// Duration is the time the decision took, verification included.
@@ -162,8 +163,8 @@ type UpstreamCall struct {
 	// Service is "jwks" for key fetches, "backend_api" for the Sessions
 	// API.
 	Service string
-	// Operation names the call, such as "jwks", "get session" or
-	// "verify session".
+	// Operation names the call, such as "jwks", "get session",
+	// "verify session" or "verify api_key".
 	Operation string
 	// Method is the HTTP method; Host the server's host[:port].
 	Method string
@@ -189,7 +190,8 @@ type UpstreamCall struct {
 
 // BreakerChange is a transition of a circuit breaker.
 type BreakerChange struct {
-	// Breaker names it: "online_fallback".
+	// Breaker names it: "online_fallback" or "machine_verify" (the
+	// machine token verify endpoints).
 	Breaker string
 	// Open reports that it opened (calls refused); false that it closed.
 	Open bool

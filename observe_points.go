@@ -20,11 +20,11 @@ import (
 // reports it, when a key set is held: with none (not loaded yet, or past
 // the maximum staleness) every key ID is missing and the key fetch events
 // tell the story.
-func (v *Verifier) resolveKey(ctx context.Context, kid string) (*verifyKey, error) {
+func (v *Verifier) resolveKey(ctx context.Context, kid string, issued time.Time) (*verifyKey, error) {
 	if v.obs == nil || !v.remote.servable() {
-		return v.remote.resolve(ctx, kid)
+		return v.remote.resolve(ctx, kid, issued)
 	}
-	k, err := v.remote.resolve(ctx, kid)
+	k, err := v.remote.resolve(ctx, kid, issued)
 	v.obs.unknownKID(ctx, kid, err)
 	return k, err
 }
@@ -81,7 +81,7 @@ func (r *remoteKeys) send(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := r.client.Do(req)
 	c := UpstreamCall{Operation: "jwks", Method: req.Method, Host: req.URL.Host, Route: req.URL.Path,
-		Start: start, Duration: time.Since(start), Err: err}
+		Start: start, Duration: time.Since(start), Err: httpx.RedactError(err, r.bearer)}
 	if resp != nil {
 		c.StatusCode = resp.StatusCode
 		c.RetryAfter = httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
@@ -105,7 +105,7 @@ func (c *SessionsClient) observedAttempt(ctx context.Context, r apiRequest, n in
 	start := time.Now()
 	o := c.attempt(ctx, r)
 	call := UpstreamCall{Operation: r.op, Method: r.method, Attempt: n, Start: start,
-		Duration: time.Since(start), StatusCode: o.status, Err: o.err}
+		Duration: time.Since(start), StatusCode: o.status, Err: httpx.RedactError(o.err, c.secretKey)}
 	call.Host, call.Route = c.route(r.path)
 	if o.apiErr != nil {
 		call.StatusCode, call.RetryAfter, call.Err = o.apiErr.StatusCode, o.apiErr.RetryAfter, nil
@@ -159,20 +159,21 @@ func (m *Middleware) decide(ctx context.Context, in credentials) (authState, err
 	}
 	start := time.Now()
 	st, err := m.decideUnobserved(ctx, in)
-	m.obs.decision(ctx, m.describeDecision(in, err, time.Since(start)))
+	m.obs.decision(ctx, m.describeDecision(in, st, err, time.Since(start)))
 	return st, err
 }
 
-func (m *Middleware) describeDecision(in credentials, err error, took time.Duration) AuthDecision {
-	d := AuthDecision{Outcome: OutcomeAuthenticated, Carrier: carrierOf(in, err), Duration: took}
-	if d.Carrier != CarrierNone {
-		d.TokenKind = "session_token"
+func (m *Middleware) describeDecision(in credentials, st authState, err error, took time.Duration) AuthDecision {
+	d := AuthDecision{Outcome: OutcomeAuthenticated, Duration: took}
+	d.Carrier, d.TokenKind = carrierOf(in, err)
+	if st.machine != nil {
+		d.TokenKind = st.machine.Kind
 	}
 	if err == nil {
 		return d
 	}
 	d.Reason = describe(err).reason
-	d.Outcome = outcomeOf(err)
+	d.Outcome = decisionOutcome(err)
 	if m.passesSignedOut(err) {
 		d.Outcome = OutcomeSignedOut
 		return d
@@ -181,18 +182,24 @@ func (m *Middleware) describeDecision(in credentials, err error, took time.Durat
 	return d
 }
 
-// carrierOf says where the token of a request decided with err was: an
-// Authorization header is never replaced by a cookie.
-func carrierOf(in credentials, err error) Carrier {
-	switch {
-	case in.custom != nil:
-		return CarrierCustom
-	case len(in.authorization) > 0 && in.authorization[0] != "":
-		return CarrierHeader
-	case ReasonOf(err) == ReasonTokenMissing:
-		return CarrierNone
+// carrierOf says where the token of a request decided with err was, and
+// what kind of token it looks like (unverified; "" when unknown). It reads
+// the Authorization header again, never the TokenExtractor: a header is
+// never replaced by a cookie (see extract).
+func carrierOf(in credentials, err error) (Carrier, TokenKind) {
+	if in.custom != nil {
+		return CarrierCustom, ""
 	}
-	return CarrierCookie
+	tok, herr := bearerFromValues(in.authorization, false)
+	switch {
+	case herr != nil:
+		return CarrierHeader, ""
+	case tok != "":
+		return CarrierHeader, classifyToken(tok).kind
+	case ReasonOf(err) == ReasonTokenMissing:
+		return CarrierNone, ""
+	}
+	return CarrierCookie, TokenKindSession
 }
 
 // setObserver picks the middleware's logger (MiddlewareOptions.Logger,
@@ -215,7 +222,7 @@ func (f *onlineFallback) verifyOnline(ctx context.Context, token string, cause e
 		return f.verify(ctx, token, cause)
 	}
 	c, err := f.verify(ctx, token, cause)
-	d := FallbackDecision{Outcome: outcomeOf(err), Cause: ReasonOf(cause)}
+	d := FallbackDecision{Outcome: decisionOutcome(err), Cause: ReasonOf(cause)}
 	if err == cause { //nolint:errorlint // identity: the fallback gave no verdict
 		d.Outcome = OutcomeUnavailable
 	}
@@ -226,21 +233,42 @@ func (f *onlineFallback) verifyOnline(ctx context.Context, token string, cause e
 	return c, err
 }
 
-// recordCall records a fallback call's result in the breaker and reports
-// the breaker's transitions.
-func (f *onlineFallback) recordCall(ctx context.Context, failed bool) {
-	if f.obs == nil {
-		f.breaker.record(failed)
+// recordCall records a fallback call's result in its breaker, reported.
+func (f *onlineFallback) recordCall(ctx context.Context, o callOutcome) {
+	f.obs.recordBreaker(ctx, f.breaker, "online_fallback", o)
+}
+
+// recordBreaker records a call's outcome in b and reports b's transitions.
+func (o *observer) recordBreaker(ctx context.Context, b *breaker, name string, out callOutcome) {
+	if o == nil {
+		b.record(out)
 		return
 	}
-	f.obs.breakerMu.Lock()
-	was := f.breaker.isOpen()
-	f.breaker.record(failed)
-	is := f.breaker.isOpen()
-	f.obs.breakerMu.Unlock()
+	o.breakerMu.Lock()
+	was := b.isOpen()
+	b.record(out)
+	is := b.isOpen()
+	o.breakerMu.Unlock()
 	if was != is {
-		f.obs.breakerChange(ctx, BreakerChange{Breaker: "online_fallback", Open: is})
+		o.breakerChange(ctx, BreakerChange{Breaker: name, Open: is})
 	}
+}
+
+// send makes one call to a machine token verify endpoint, reported.
+func (o *opaqueVerifier) send(req *http.Request, kind TokenKind) (*http.Response, error) {
+	if o.obs == nil {
+		return o.client.Do(req)
+	}
+	start := time.Now()
+	resp, err := o.client.Do(req)
+	c := UpstreamCall{Operation: "verify " + string(kind), Method: req.Method, Host: req.URL.Host,
+		Route: req.URL.Path, Start: start, Duration: time.Since(start), Err: httpx.RedactError(err, o.secretKey, o.machineKey)}
+	if resp != nil {
+		c.StatusCode = resp.StatusCode
+		c.RetryAfter = httpx.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	o.obs.upstream(req.Context(), serviceBackendAPI, c)
+	return resp, err
 }
 
 // isOpen reports whether the breaker is open (or half-open).
@@ -254,7 +282,7 @@ func (b *breaker) isOpen() bool {
 func (m *Middleware) checkActive(ctx context.Context, c *Claims) error {
 	err := m.active.check(ctx, c)
 	if m.obs != nil {
-		d := ActiveSessionCheck{Outcome: outcomeOf(err)}
+		d := ActiveSessionCheck{Outcome: decisionOutcome(err)}
 		if err != nil {
 			d.Reason = describe(err).reason
 		}

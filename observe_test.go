@@ -106,6 +106,7 @@ func TestObserverDecisions(t *testing.T) {
 	cookieRequest := func(tok string) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.AddCookie(&http.Cookie{Name: "__session", Value: tok})
+		r.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"})
 		return r
 	}
 	tests := []struct {
@@ -140,7 +141,10 @@ func TestObserverDecisions(t *testing.T) {
 			AuthDecision{Outcome: OutcomeUnavailable, Reason: ReasonJWKRemoteFailedToLoad, Status: 503, TokenKind: "session_token", Carrier: CarrierHeader}},
 		{"custom extractor", MiddlewareOptions{TokenExtractor: func(*http.Request) (string, error) { return "", nil }}, false,
 			func(*obsEnv) *http.Request { return httptest.NewRequest(http.MethodGet, "/", nil) },
-			AuthDecision{Outcome: OutcomeRejected, Reason: ReasonTokenMissing, Status: 401, TokenKind: "session_token", Carrier: CarrierCustom}},
+			AuthDecision{Outcome: OutcomeRejected, Reason: ReasonTokenMissing, Status: 401, Carrier: CarrierCustom}},
+		{"API key on a session route", MiddlewareOptions{}, false,
+			func(*obsEnv) *http.Request { return bearerRequest("ak_" + strings.Repeat("0", 32)) },
+			AuthDecision{Outcome: OutcomeRejected, Reason: ReasonTokenTypeMismatch, Status: 401, TokenKind: TokenKindAPIKey, Carrier: CarrierHeader}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

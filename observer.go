@@ -69,8 +69,8 @@ func (o *observer) debugEnabled(ctx context.Context) bool {
 
 func errAttr(err error) slog.Attr { return slog.String("error", err.Error()) }
 
-// outcomeOf classifies a decision's error.
-func outcomeOf(err error) Outcome {
+// decisionOutcome classifies a decision's error.
+func decisionOutcome(err error) Outcome {
 	switch {
 	case err == nil:
 		return OutcomeAuthenticated
@@ -110,7 +110,7 @@ func (o *observer) decision(ctx context.Context, d AuthDecision) {
 	if o.debugEnabled(ctx) {
 		o.logger.LogAttrs(ctx, slog.LevelDebug, "clerkauth: auth decision",
 			slog.String("outcome", string(d.Outcome)), slog.String("reason", string(d.Reason)),
-			slog.Int("status", d.Status), slog.String("token_kind", d.TokenKind),
+			slog.Int("status", d.Status), slog.String("token_kind", string(d.TokenKind)),
 			slog.String("carrier", string(d.Carrier)), slog.Duration("duration", d.Duration))
 	}
 }
@@ -178,7 +178,7 @@ func (o *observer) unknownKID(ctx context.Context, kid string, err error) {
 	if len(kid) > maxKIDReported {
 		kid = strings.ToValidUTF8(kid[:maxKIDReported], "")
 	}
-	u := UnknownKID{KID: kid, Outcome: outcomeOf(err)}
+	u := UnknownKID{KID: kid, Outcome: decisionOutcome(err)}
 	if h := o.hooks.UnknownKID; h != nil {
 		h(ctx, u)
 	}

@@ -27,9 +27,15 @@ type parsedToken struct {
 	claims       *Claims
 }
 
-// parse splits and decodes token and applies every check that needs no key:
-// size, shape, header and claim syntax.
+// parse splits and decodes a session token and applies every check that
+// needs no key: size, shape, header and claim syntax.
 func (v *Verifier) parse(token string) (*parsedToken, error) {
+	return v.parseWith(token, v.checkHeader)
+}
+
+// parseWith is parse with the header rules of checkHeader, for the token
+// kinds with rules of their own (machine_jwt.go).
+func (v *Verifier) parseWith(token string, checkHeader func(*joseHeader) error) (*parsedToken, error) {
 	if len(token) > MaxTokenSize {
 		return nil, verr(ReasonTokenInvalid, "token exceeds 16 KiB")
 	}
@@ -38,7 +44,7 @@ func (v *Verifier) parse(token string) (*parsedToken, error) {
 		return nil, verr(ReasonTokenInvalid, "a JWT consists of three parts separated by dots")
 	}
 	t := &parsedToken{signingInput: token[:len(h)+1+len(p)]}
-	if err := v.parseHeader(h, t); err != nil {
+	if err := parseHeader(h, t, checkHeader); err != nil {
 		return nil, err
 	}
 	if s == "" {
@@ -68,7 +74,7 @@ func splitToken(token string) (header, payload, sig string, ok bool) {
 	return header, payload, sig, header != "" && payload != ""
 }
 
-func (v *Verifier) parseHeader(seg string, t *parsedToken) error {
+func parseHeader(seg string, t *parsedToken, checkHeader func(*joseHeader) error) error {
 	raw, err := b64url.DecodeString(seg)
 	if err != nil {
 		return verr(ReasonTokenInvalid, "header is not base64url")
@@ -77,7 +83,7 @@ func (v *Verifier) parseHeader(seg string, t *parsedToken) error {
 	if err != nil {
 		return verrWrap(ReasonTokenInvalid, "header is not a valid JSON object", err)
 	}
-	if err := v.checkHeader(&h); err != nil {
+	if err := checkHeader(&h); err != nil {
 		return err
 	}
 	t.alg, t.kid = h.alg, h.kid
@@ -88,6 +94,8 @@ func (v *Verifier) checkHeader(h *joseHeader) error {
 	switch {
 	case !slices.Contains(v.algs, h.alg):
 		return verr(ReasonTokenInvalidAlgorithm, "algorithm is not allowed")
+	case h.hasTyp && isAccessTokenType(h.typ):
+		return verr(ReasonTokenTypeMismatch, "OAuth access tokens are not session tokens")
 	case h.hasTyp && h.typ != "JWT":
 		return verr(ReasonTokenInvalid, `typ must be "JWT" or absent`)
 	case h.hasCat && h.cat != categorySession && h.cat != categoryIgnore:

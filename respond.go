@@ -65,12 +65,15 @@ func describe(err error) errorResponse {
 			message: "Invalid request", long: safeDetail(err, "malformed credentials"), reason: ReasonInvalidRequest}
 	case errors.Is(err, ErrNoToken):
 		return errorResponse{status: http.StatusUnauthorized, code: "authentication_invalid",
-			message: "Unauthenticated", long: "no session token", reason: ReasonTokenMissing}
+			message: "Unauthenticated", long: safeDetail(err, "no session token"), reason: noTokenReason(err)}
 	case errors.Is(err, ErrKeysUnavailable), errors.Is(err, ErrSessionsUnavailable):
 		return unavailableResponse(err)
+	case errors.Is(err, ErrCrossOriginRequest):
+		return errorResponse{status: http.StatusForbidden, code: "cross_origin_request", message: "Forbidden",
+			long: safeDetail(err, "cross-origin request refused"), reason: ReasonCrossOriginRequest}
 	case errors.Is(err, ErrForbidden):
 		return errorResponse{status: http.StatusForbidden, rfcError: "insufficient_scope", code: "authorization_invalid",
-			message: "Forbidden", long: "the session does not meet the route's requirements", reason: ReasonInsufficientScope}
+			message: "Forbidden", long: safeDetail(err, "the session does not meet the route's requirements"), reason: ReasonInsufficientScope}
 	case errors.Is(err, ErrInvalidToken):
 		return errorResponse{status: http.StatusUnauthorized, rfcError: "invalid_token", code: "authentication_invalid",
 			message: "Unauthenticated", long: safeDetail(err, "invalid session token"), reason: ReasonOf(err)}
@@ -79,10 +82,23 @@ func describe(err error) errorResponse {
 		message: "Internal error", long: "an unexpected error occurred", reason: ReasonUnexpectedError}
 }
 
+// noTokenReason is the reason of an ErrNoToken error: its own, or
+// ReasonTokenMissing.
+func noTokenReason(err error) Reason {
+	if r := ReasonOf(err); r != "" {
+		return r
+	}
+	return ReasonTokenMissing
+}
+
 func unavailableResponse(err error) errorResponse {
 	r := errorResponse{status: http.StatusServiceUnavailable, code: "service_unavailable",
 		message: "Service unavailable", long: safeDetail(err, "authentication is temporarily unavailable"),
 		reason: ReasonOf(err), retryAfter: DefaultRetryAfter}
+	var ve *VerificationError
+	if errors.As(err, &ve) && ve.retryAfter > 0 {
+		r.retryAfter = ve.retryAfter
+	}
 	var ue *middlewareError
 	if errors.As(err, &ue) && ue.class == ErrSessionsUnavailable {
 		r.reason = ReasonSessionsUnavailable
@@ -120,6 +136,8 @@ func safeDetail(err error, fallback string) string {
 //   - ErrInvalidToken: 401, error="invalid_token" and an error_description
 //   - ErrForbidden: 403, error="insufficient_scope"; for a reverification
 //     requirement the body is Clerk's reverification error instead
+//   - ErrCrossOriginRequest: 403 without a challenge (the credentials are
+//     not at fault, the request's origin is)
 //   - ErrKeysUnavailable, ErrSessionsUnavailable: 503 with Retry-After and
 //     no challenge: the client is not at fault
 //   - anything else: 500
@@ -173,7 +191,7 @@ func (r *errorReply) eachHeader(set func(key, value string)) {
 func renderError(realm string, err error) errorReply {
 	d := describe(err)
 	rep := errorReply{status: d.status}
-	if d.status != http.StatusServiceUnavailable && d.status != http.StatusInternalServerError {
+	if d.status == http.StatusUnauthorized || d.rfcError != "" {
 		rep.challenge = challenge(realm, d.rfcError, d.long)
 	}
 	if d.retryAfter > 0 {

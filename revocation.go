@@ -2,6 +2,8 @@ package clerkauth
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,12 +18,82 @@ import (
 type RevocationStore interface {
 	// Revoke records that sessionID is revoked. The record may be dropped
 	// after until: no token of the session can be valid past it.
+	//
+	// It should return once the revocation is in force on this instance
+	// (IsRevoked reports it) and, for a store shared between instances,
+	// written where the others read it; and no later than ctx allows
+	// ([Middleware.Revoke] does not wait longer). An error means nothing
+	// was recorded, unless it wraps [ErrRevocationNotShared]: the
+	// revocation is then in force on this instance only, and the store
+	// should keep trying to share it (redisstore's ErrNotShared matches
+	// it).
 	Revoke(ctx context.Context, sessionID string, until time.Time) error
 	// IsRevoked reports whether sessionID has been revoked. An error means
 	// the store cannot tell; the Verifier then rejects the token with
 	// ErrKeysUnavailable-class error (fail closed) unless the store chooses
 	// to answer false.
 	IsRevoked(ctx context.Context, sessionID string) (bool, error)
+}
+
+// ErrRevocationNotShared is wrapped by an error of [RevocationStore.Revoke]
+// when the revocation is in force on this instance but could not be shared
+// with the other instances yet (a shared store whose backend is down). A
+// store returning it should keep trying in the background. Errors of
+// [Middleware.Revoke] match it in that case too.
+var ErrRevocationNotShared = errors.New("clerkauth: revocation in force on this instance only, not shared")
+
+// RevokeError is returned by [Middleware.Revoke] when the revocation did
+// not fully succeed. Clerk and the RevocationStore are both always asked,
+// and each part says how that went; errors.Is and errors.As see both
+// causes (as with errors.Join).
+//
+// The error matches [ErrRevokedLocallyOnly] when Clerk was not told but the
+// revocation is in force on this instance, and [ErrRevocationNotShared]
+// when it is in force here but not shared with the other instances.
+type RevokeError struct {
+	// Clerk is why the session could not be revoked at Clerk: no
+	// SessionsClient (ErrInvalidConfig), or the call's error. Nil when
+	// Clerk revoked it: no new token can be issued for the session, and
+	// its tokens expire within their lifetime (about a minute).
+	Clerk error
+	// Store is the RevocationStore's error, or the context's when the
+	// store did not answer in time. Nil when the revocation was recorded.
+	// When it matches ErrRevocationNotShared the revocation is in force on
+	// this instance; otherwise nothing is known to be recorded.
+	Store error
+}
+
+// Error describes each failed part.
+func (e *RevokeError) Error() string {
+	var parts []string
+	if e.Clerk != nil {
+		parts = append(parts, "clerkauth: session not revoked at Clerk: "+e.Clerk.Error())
+	}
+	if e.Store != nil {
+		parts = append(parts, "clerkauth: revocation store: "+e.Store.Error())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Unwrap returns the non-nil parts.
+func (e *RevokeError) Unwrap() []error {
+	var errs []error
+	for _, err := range [...]error{e.Clerk, e.Store} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// Is reports whether target is ErrRevokedLocallyOnly and it describes e.
+func (e *RevokeError) Is(target error) bool {
+	return target == ErrRevokedLocallyOnly && e.Clerk != nil && e.inForceHere()
+}
+
+// inForceHere reports whether the revocation is in force on this instance.
+func (e *RevokeError) inForceHere() bool {
+	return e.Store == nil || errors.Is(e.Store, ErrRevocationNotShared)
 }
 
 // checkRevoked rejects tokens of a revoked session. A store that cannot

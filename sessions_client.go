@@ -52,6 +52,7 @@ type SessionsClient struct {
 	apiVersion string
 	userAgent  string
 	httpClient *http.Client
+	timeout    time.Duration // per attempt
 	maxRetries int
 	now        func() time.Time
 	logger     *slog.Logger
@@ -71,15 +72,19 @@ func (c *SessionsClient) pinnedTo(version string) *SessionsClient {
 }
 
 // NewSessionsClient returns a client configured from cfg. It uses
-// cfg.SecretKey (required), APIURL, APIVersion, HTTPClient, MaxRetries,
-// UserAgent, Logger and Now, and ignores the verification fields. APIURL
-// must be https, or http to a loopback host (for local test servers). A
+// cfg.SecretKey (required), APIURL, APIVersion, HTTPClient, RequestTimeout,
+// MaxRetries, UserAgent, Logger, Now and InsecureAllowHTTPWithLiveKeys, and
+// ignores the verification fields. APIURL must be https, or http to a
+// loopback host (for local test servers, and not with a live key). A
 // configuration it cannot use yields an error matching [ErrInvalidConfig].
 func NewSessionsClient(cfg Config) (*SessionsClient, error) {
 	if cfg.SecretKey == "" {
 		return nil, fmt.Errorf("%w: SecretKey is required by the sessions client", ErrInvalidConfig)
 	}
 	if err := cfg.checkHeaderValues(); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkTransport(); err != nil {
 		return nil, err
 	}
 	base, err := parseAPIURL(orDefault(cfg.APIURL, DefaultAPIURL))
@@ -91,16 +96,14 @@ func NewSessionsClient(cfg Config) (*SessionsClient, error) {
 		secretKey:  cfg.SecretKey,
 		apiVersion: orDefault(cfg.APIVersion, DefaultAPIVersion),
 		userAgent:  httpx.UserAgent(userAgentProduct, cfg.UserAgent),
-		httpClient: cfg.HTTPClient,
+		httpClient: httpx.GuardedClient(cfg.HTTPClient),
+		timeout:    orDefault(cfg.RequestTimeout, httpx.DefaultTimeout),
 		maxRetries: httpx.Retries(cfg.MaxRetries, DefaultMaxRetries),
 		now:        cfg.Now,
 		logger:     cfg.Logger,
 		obs:        newObserver(cfg.Observer, cfg.Logger),
 		sleep:      httpx.Sleep,
 		jitter:     httpx.RandomJitter,
-	}
-	if c.httpClient == nil {
-		c.httpClient = httpx.DefaultClient()
 	}
 	if c.now == nil {
 		c.now = time.Now

@@ -49,7 +49,7 @@ func TestNewSessionsClientDefaults(t *testing.T) {
 }
 
 func TestNewSessionsClientSettings(t *testing.T) {
-	hc := &http.Client{}
+	hc := &http.Client{Timeout: 3 * time.Second}
 	c, err := NewSessionsClient(Config{
 		SecretKey: "sk_test_x", APIURL: "https://api.example.com/v1/", APIVersion: "2024-10-01",
 		HTTPClient: hc, MaxRetries: -1, UserAgent: "app/2",
@@ -57,7 +57,9 @@ func TestNewSessionsClientSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.baseURL != "https://api.example.com/v1" || c.apiVersion != "2024-10-01" || c.httpClient != hc ||
+	// The caller's client is used through a guarded copy (redirects).
+	if c.baseURL != "https://api.example.com/v1" || c.apiVersion != "2024-10-01" ||
+		c.httpClient == hc || c.httpClient.Timeout != hc.Timeout || c.httpClient.CheckRedirect == nil || hc.CheckRedirect != nil ||
 		c.maxRetries != 0 || c.userAgent != "clerkauth-go/"+Version+" app/2" {
 		t.Errorf("settings not applied: %+v", c)
 	}

@@ -9,33 +9,40 @@ import (
 	"time"
 )
 
-// checkSignature finds the key for the token and checks the signature. The
-// unverified claims are consulted only when a key fetch is needed, so a
-// token that would fail anyway never causes one.
-func (v *Verifier) checkSignature(ctx context.Context, t *parsedToken, now time.Time) error {
+// checkSignature finds the key for the token, checks the signature and
+// returns the key that verified it. The unverified claims are consulted
+// only when a key fetch is needed, so a token that would fail anyway never
+// causes one.
+func (v *Verifier) checkSignature(ctx context.Context, t *parsedToken, now time.Time) (*verifyKey, error) {
+	return v.checkSignatureWith(ctx, t, now, v.checkClaims)
+}
+
+// checkSignatureWith is checkSignature with the claim rules of the token's
+// kind, applied to the unverified claims before a key fetch.
+func (v *Verifier) checkSignatureWith(ctx context.Context, t *parsedToken, now time.Time, checkClaims func(*Claims, time.Time) error) (*verifyKey, error) {
 	if v.staticKey != nil {
 		err := v.verifyWith(t, v.staticKey)
 		if err == nil || v.remote == nil {
-			return err
+			return v.staticKey, err
 		}
 	}
 	if v.remote == nil {
-		return errKidMismatch()
+		return nil, errKidMismatch()
 	}
 	if t.kid == "" {
-		return verr(ReasonJWKKidMismatch, "token has no kid")
+		return nil, verr(ReasonJWKKidMismatch, "token has no kid")
 	}
-	if k := v.remote.lookup(t.kid); k != nil {
-		return v.verifyWith(t, k)
+	k := v.remote.lookup(t.kid)
+	if k == nil {
+		if err := checkClaims(t.claims, now); err != nil {
+			return nil, err
+		}
+		var err error
+		if k, err = v.resolveKey(ctx, t.kid, t.claims.IssuedAt); err != nil { // jwks.go's resolve, reported
+			return nil, err
+		}
 	}
-	if err := v.checkClaims(t.claims, now); err != nil {
-		return err
-	}
-	k, err := v.resolveKey(ctx, t.kid) // jwks.go's resolve, reported
-	if err != nil {
-		return err
-	}
-	return v.verifyWith(t, k)
+	return k, v.verifyWith(t, k)
 }
 
 // verifyWith checks the token's signature with k, whose alg (when it has

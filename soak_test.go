@@ -115,7 +115,10 @@ func (e *soakEnv) cases(t *testing.T) []soakCase {
 		require.NoError(t, err)
 		add("bad signature", e.srv.Mint(header, payload, foreign), unauth, clerkauth.ReasonTokenInvalidSignature, "")
 		header["kid"] = fmt.Sprintf("ins_unknown_%d", i)
-		add("unknown kid", e.srv.Mint(header, payload, foreign), unauth, clerkauth.ReasonJWKKidMismatch, "")
+		// Issued before the keys were fetched: refused at once, no fetch.
+		_, early, err := e.srv.SessionClaims(sid, clerktest.WithIssuedAt(time.Now().Add(-time.Minute)))
+		require.NoError(t, err)
+		add("unknown kid", e.srv.Mint(header, early, foreign), unauth, clerkauth.ReasonJWKKidMismatch, "")
 		add("expired", e.srv.MustToken(sid, clerktest.WithIssuedAt(time.Now().Add(-2*time.Hour))),
 			unauth, clerkauth.ReasonTokenExpired, "")
 		add("garbage", garbageToken(i), unauth, clerkauth.ReasonTokenInvalid, "")

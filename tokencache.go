@@ -25,16 +25,18 @@ const tokenCacheShards = 16
 // answered with the original's claims, the entry also holds the length and
 // a hash of the signing input under a per-cache random seed, and a hit
 // needs all three to match. Only verified tokens are ever stored.
-type tokenCache struct {
+type tokenCache[V any] struct {
 	seed   maphash.Seed
 	m      sync.Map // signature segment → *cachedToken
 	shards [tokenCacheShards]evictionRing
 }
 
-// cachedToken is what a signature maps to.
-type cachedToken struct {
-	claims   *Claims
-	inputSum uint64 // maphash of the signing input
+// cachedToken is what a signature maps to: the session claims or the
+// machine token of a verified token, and the key that verified it.
+type cachedToken[V any] struct {
+	claims   V
+	key      *verifyKey // the key that verified it: a hit needs it still current
+	inputSum uint64     // maphash of the signing input
 	inputLen int
 }
 
@@ -46,9 +48,9 @@ type evictionRing struct {
 	n    int
 }
 
-func newTokenCache(size int) *tokenCache {
+func newTokenCache[V any](size int) *tokenCache[V] {
 	per := max(size/tokenCacheShards, 1)
-	c := &tokenCache{seed: maphash.MakeSeed()}
+	c := &tokenCache[V]{seed: maphash.MakeSeed()}
 	for i := range c.shards {
 		c.shards[i].keys = make([]string, per)
 	}
@@ -57,7 +59,7 @@ func newTokenCache(size int) *tokenCache {
 
 // shard picks a shard from the signature's last bytes, evenly spread for
 // genuine tokens.
-func (c *tokenCache) shard(sig string) *evictionRing {
+func (c *tokenCache[V]) shard(sig string) *evictionRing {
 	var h uint32
 	for i := max(len(sig)-4, 0); i < len(sig); i++ {
 		h = h*31 + uint32(sig[i])
@@ -81,7 +83,7 @@ func splitSigned(token string) (input, sig string) {
 	return token[:i+1+j], token[i+2+j:]
 }
 
-func (c *tokenCache) get(token string) (*Claims, bool) {
+func (c *tokenCache[V]) get(token string) (*cachedToken[V], bool) {
 	input, sig := splitSigned(token)
 	if sig == "" {
 		return nil, false
@@ -90,27 +92,31 @@ func (c *tokenCache) get(token string) (*Claims, bool) {
 	if !ok {
 		return nil, false
 	}
-	e := v.(*cachedToken)
+	e := v.(*cachedToken[V])
 	if e.inputLen != len(input) || e.inputSum != maphash.String(c.seed, input) {
 		return nil, false
 	}
-	return e.claims, true
+	return e, true
 }
 
-// add stores a verified token, evicting its shard's oldest entry when the
-// shard is full. A token added twice (two concurrent first requests) keeps
-// its first entry.
-func (c *tokenCache) add(token string, claims *Claims) {
+// add stores a token verified with key, evicting its shard's oldest entry
+// when the shard is full. A token added twice keeps its first entry (two
+// concurrent first requests), unless that entry holds another key: it was
+// verified again because its key changed, and the new entry replaces it.
+func (c *tokenCache[V]) add(token string, claims V, key *verifyKey) {
 	input, sig := splitSigned(token)
 	if sig == "" {
 		return
 	}
 	sig = strings.Clone(sig) // do not pin the whole token
-	e := &cachedToken{claims: claims, inputSum: maphash.String(c.seed, input), inputLen: len(input)}
+	e := &cachedToken[V]{claims: claims, key: key, inputSum: maphash.String(c.seed, input), inputLen: len(input)}
 	r := c.shard(sig)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, loaded := c.m.LoadOrStore(sig, e); loaded {
+	if old, loaded := c.m.LoadOrStore(sig, e); loaded {
+		if old.(*cachedToken[V]).key != key {
+			c.m.CompareAndSwap(sig, old, e)
+		}
 		return
 	}
 	if r.n == len(r.keys) {
@@ -122,7 +128,7 @@ func (c *tokenCache) add(token string, claims *Claims) {
 	r.next = (r.next + 1) % len(r.keys)
 }
 
-func (c *tokenCache) len() int {
+func (c *tokenCache[V]) len() int {
 	n := 0
 	for i := range c.shards {
 		r := &c.shards[i]
@@ -133,18 +139,29 @@ func (c *tokenCache) len() int {
 	return n
 }
 
-// cached returns the claims of token if the verified-token cache holds it.
-func (v *Verifier) cached(token string) (*Claims, bool) {
+// cached returns the entry of token if the verified-token cache holds it.
+func (v *Verifier) cached(token string) (*cachedToken[*Claims], bool) {
 	if v.cache == nil {
 		return nil, false
 	}
 	return v.cache.get(token)
 }
 
-// remember adds a verified token to the cache, when there is one.
-func (v *Verifier) remember(token string, c *Claims) {
+// keyCurrent reports whether the key that verified a cached token would
+// still be used to verify it: the static key always is; a JWKS key while
+// the current key set holds that very key and is within JWKSMaxStaleness.
+// A token whose key is not current is verified again, in full.
+func (v *Verifier) keyCurrent(key *verifyKey, now time.Time) bool {
+	if key == v.staticKey {
+		return key != nil
+	}
+	return v.remote != nil && v.remote.current(key, now)
+}
+
+// remember adds a token verified with key to the cache, when there is one.
+func (v *Verifier) remember(token string, c *Claims, key *verifyKey) {
 	if v.cache != nil {
-		v.cache.add(token, c)
+		v.cache.add(token, c, key)
 	}
 }
 

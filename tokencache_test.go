@@ -56,20 +56,26 @@ func flipLastInputByte(tok string) string {
 // it must keep exactly its capacity, the newest entries, and nothing the
 // rings have forgotten.
 func TestTokenCacheEvictsOldestFirst(t *testing.T) {
-	c := newTokenCache(2 * tokenCacheShards)
+	c := newTokenCache[*Claims](2 * tokenCacheShards)
 	tokens := make([]string, 1000)
 	for i := range tokens {
 		tokens[i] = fmt.Sprintf("h.p.sig%04d", i)
-		c.add(tokens[i], &Claims{ID: tokens[i]})
+		c.add(tokens[i], &Claims{ID: tokens[i]}, nil)
 	}
-	c.add(tokens[999], &Claims{ID: "again"}) // a second add keeps the first entry
+	c.add(tokens[999], &Claims{ID: "again"}, nil) // a second add with the same key keeps the first entry
 	assert.Equal(t, 2*tokenCacheShards, c.len())
 	stored := 0
 	c.m.Range(func(any, any) bool { stored++; return true })
 	assert.Equal(t, c.len(), stored, "the map holds exactly the ring's keys")
 	got, ok := c.get(tokens[999])
 	require.True(t, ok, "the newest token is cached")
-	assert.Equal(t, tokens[999], got.ID)
+	assert.Equal(t, tokens[999], got.claims.ID)
+	k := &verifyKey{kid: "rotated"}
+	c.add(tokens[999], &Claims{ID: "new key"}, k) // verified again under a new key: replaced
+	got, _ = c.get(tokens[999])
+	assert.Equal(t, "new key", got.claims.ID)
+	assert.Same(t, k, got.key)
+	assert.Equal(t, 2*tokenCacheShards, c.len(), "a replacement takes no new slot")
 	_, ok = c.get(tokens[0])
 	assert.False(t, ok, "the oldest token was evicted")
 	_, ok = c.get("h.q.sig0999")

@@ -10,7 +10,8 @@ import (
 	"github.com/clerkauth/clerkauth/internal/jose"
 )
 
-// Verifier verifies Clerk session tokens networklessly. It is safe for
+// Verifier verifies Clerk session tokens networklessly, and machine tokens
+// (see [Verifier.VerifyMachineToken]). It is safe for
 // concurrent use by multiple goroutines; create one per Clerk instance and
 // share it. Call Close when done with it to stop in-flight key fetches.
 type Verifier struct {
@@ -22,13 +23,16 @@ type Verifier struct {
 	allowPend    bool
 	algs         []string
 	now          func() time.Time
-	staticKey    *verifyKey  // from Config.JWTKey, or nil
-	remote       *remoteKeys // JWKS source, or nil
-	cache        *tokenCache // nil when disabled
+	staticKey    *verifyKey           // from Config.JWTKey, or nil
+	remote       *remoteKeys          // JWKS source, or nil
+	cache        *tokenCache[*Claims] // nil when disabled
 	revocations  RevocationStore
 	maxLifetime  time.Duration
 	cookieSuffix string    // of Config.PublishableKey, "" without one
 	obs          *observer // nil when nothing observes
+
+	machineCache *tokenCache[*MachineToken] // verified machine JWTs; nil when disabled
+	opaque       *opaqueVerifier            // machine_opaque.go
 }
 
 // NewVerifier returns a Verifier for cfg. It fails closed, with an error
@@ -59,8 +63,10 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		}
 	}
 	if cfg.TokenCacheSize > 0 {
-		v.cache = newTokenCache(cfg.TokenCacheSize)
+		v.cache = newTokenCache[*Claims](cfg.TokenCacheSize)
+		v.machineCache = newTokenCache[*MachineToken](cfg.TokenCacheSize)
 	}
+	v.opaque = newOpaqueVerifier(&cfg)
 	v.obs.warnConfig(context.Background(), &cfg) // observe_points.go
 	return v, nil
 }
@@ -122,7 +128,9 @@ func (v *Verifier) setKeySources(cfg *Config) error {
 // Verify checks a session token and returns its claims. It runs cheap
 // structural checks first, then the signature with the key named by the
 // token's kid, then the claims; a token seen before is answered from the
-// verified-token cache after re-checking its expiry and revocation.
+// verified-token cache after re-checking its expiry, its revocation and its
+// key: a cached token whose key left the key set, or whose key set is past
+// JWKSMaxStaleness, is verified again in full.
 //
 // It makes a network request only to fetch signing keys, and never for a
 // token whose unverified claims would be rejected anyway. Errors match
@@ -133,16 +141,17 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, verr(ReasonTokenMissing, "no session token")
 	}
 	now := v.now()
-	if c, ok := v.cached(token); ok { // tokencache.go
+	if e, ok := v.cached(token); ok && v.keyCurrent(e.key, now) { // tokencache.go
 		v.obs.cacheLookup(ctx, true) // observer.go
-		return v.recheck(ctx, c, now)
+		return v.recheck(ctx, e.claims, now)
 	}
 	v.obs.cacheLookup(ctx, false)
 	t, err := v.parse(token) // parse.go: size, shape, header, claim syntax
 	if err != nil {
 		return nil, err
 	}
-	if err := v.checkSignature(ctx, t, now); err != nil { // signature.go, keys from jwks.go
+	key, err := v.checkSignature(ctx, t, now) // signature.go, keys from jwks.go
+	if err != nil {
 		return nil, err
 	}
 	if err := v.checkClaims(t.claims, now); err != nil { // claimchecks.go
@@ -151,7 +160,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err := v.checkRevoked(ctx, t.claims); err != nil { // revocation.go
 		return nil, err
 	}
-	v.remember(token, t.claims) // tokencache.go
+	v.remember(token, t.claims, key) // tokencache.go
 	return t.claims, nil
 }
 
@@ -159,11 +168,22 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 // RevocationStore, so its tokens are rejected at once by this Verifier (and
 // by every replica sharing the store). It does not call Clerk: see
 // [SessionsClient.Revoke] and the middleware's Revoke for both.
+//
+// The record is kept for Config.MaxTokenLifetime plus twice the leeway:
+// the Verifier refuses tokens living longer than MaxTokenLifetime (exp -
+// iat), a token of the session was issued before now (its iat at most one
+// leeway ahead of this clock) and is accepted up to one leeway past its
+// exp, so no token of the session outlives the record.
 func (v *Verifier) MarkRevoked(ctx context.Context, sessionID string) error {
 	if sessionID == "" {
 		return fmt.Errorf("%w: empty session ID", ErrInvalidConfig)
 	}
-	return v.obs.revocationResult(ctx, opRevoke, v.revocations.Revoke(ctx, sessionID, v.now().Add(v.maxLifetime+v.leeway)))
+	return v.obs.revocationResult(ctx, opRevoke, v.revocations.Revoke(ctx, sessionID, v.revokedUntil()))
+}
+
+// revokedUntil is how long a revocation recorded now must be kept.
+func (v *Verifier) revokedUntil() time.Time {
+	return v.now().Add(v.maxLifetime + 2*v.leeway)
 }
 
 // Warm fetches the signing keys now, so the first request does not wait
@@ -188,11 +208,16 @@ func (v *Verifier) Status() KeyStatus {
 	return st
 }
 
-// Close stops in-flight key fetches and waits for them. The Verifier keeps
-// verifying with the keys it holds.
+// Close stops in-flight key fetches and machine token verifications, and
+// waits for them; no fetch starts after it, even one racing with it. The
+// Verifier keeps verifying with the keys it holds, which are no longer
+// refreshed: a token needing a fetch, and an opaque machine token it has
+// not cached, is then answered with an error matching ErrKeysUnavailable.
+// Close may be called more than once.
 func (v *Verifier) Close() error {
 	if v.remote != nil {
 		v.remote.close()
 	}
+	v.opaque.close()
 	return nil
 }

@@ -116,7 +116,7 @@ func TestVerifyRules(t *testing.T) {
 		{"alg none", nil, func() string { return b64json(t, with(h, "alg", "none")) + "." + b64json(t, c) + ".c2ln" }, ReasonTokenInvalidAlgorithm, ErrInvalidToken},
 		{"alg HS256", nil, func() string { return b64json(t, with(h, "alg", "HS256")) + "." + b64json(t, c) + ".c2ln" }, ReasonTokenInvalidAlgorithm, ErrInvalidToken},
 		{"alg not in configured list", func(c *Config) { c.Algorithms = []string{"RS512"} }, func() string { return mint(t, a, h, c) }, ReasonTokenInvalidAlgorithm, ErrInvalidToken},
-		{"typ at+jwt", nil, func() string { return mint(t, a, with(h, "typ", "at+jwt"), c) }, ReasonTokenInvalid, ErrInvalidToken},
+		{"typ at+jwt", nil, func() string { return mint(t, a, with(h, "typ", "at+jwt"), c) }, ReasonTokenTypeMismatch, ErrInvalidToken},
 		{"template category", nil, func() string { return mint(t, a, with(h, "cat", "cl_B7d4PD222AAA"), c) }, ReasonTokenTypeMismatch, ErrInvalidToken},
 		{"machine category", nil, func() string { return mint(t, a, with(h, "cat", "cl_B7d4PD333AAA"), c) }, ReasonTokenTypeMismatch, ErrInvalidToken},
 		{"crit header", nil, func() string { return mint(t, a, with(h, "crit", []string{"exp"}), c) }, ReasonTokenInvalid, ErrInvalidToken},

@@ -33,6 +33,7 @@ func ClerkauthConfig(srv *JWKSServer, cacheSize int, now func() time.Time) clerk
 		AuthorizedParties: []string{AuthorizedPty},
 		Leeway:            Leeway,
 		TokenCacheSize:    cacheSize,
+		MaxTokenLifetime:  TokenLifetime, // the fixture's tokens live 2 h
 		Now:               now,
 	}
 }

@@ -17,7 +17,7 @@ import (
 func TestNodeSDK(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("skipping: node is not installed, so @clerk/backend cannot be exercised")
+		missingPrerequisite(t, "node is not installed, so @clerk/backend cannot be exercised (Debian: apt-get install nodejs npm)")
 	}
 	dir, err := filepath.Abs("node")
 	if err != nil {
@@ -73,6 +73,17 @@ func checkMachineRequests(t *testing.T, srv *clerktest.Server) {
 	}
 }
 
+// missingPrerequisite skips the test, saying what is missing, or fails it
+// under CI (CI set, as CI services do, and not "false" or "0"), where a
+// missing tool must not pass unnoticed.
+func missingPrerequisite(t *testing.T, what string) {
+	t.Helper()
+	if ci := os.Getenv("CI"); ci != "" && ci != "false" && ci != "0" {
+		t.Fatalf("%s; CI=%s, so this fails rather than skips", what, ci)
+	}
+	t.Skipf("skipping: %s", what)
+}
+
 // installNodeModules runs npm ci when node_modules is missing.
 func installNodeModules(ctx context.Context, t *testing.T, dir string) {
 	t.Helper()
@@ -81,7 +92,7 @@ func installNodeModules(ctx context.Context, t *testing.T, dir string) {
 	}
 	npm, err := exec.LookPath("npm")
 	if err != nil {
-		t.Skip("skipping: node is installed but npm is not, so @clerk/backend cannot be installed")
+		missingPrerequisite(t, "node is installed but npm is not, so @clerk/backend cannot be installed (Debian: apt-get install npm)")
 	}
 	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund")
 	cmd.Dir = dir

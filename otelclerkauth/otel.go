@@ -163,10 +163,10 @@ func (i *Instrumentation) Observer() clerkauth.Observer {
 
 func (i *Instrumentation) authDecision(ctx context.Context, d clerkauth.AuthDecision) {
 	attrs := attribute.NewSet(OutcomeKey.String(string(d.Outcome)), ReasonKey.String(string(d.Reason)),
-		TokenKindKey.String(d.TokenKind), CarrierKey.String(string(d.Carrier)))
+		TokenKindKey.String(string(d.TokenKind)), CarrierKey.String(string(d.Carrier)))
 	i.decisions.Add(ctx, 1, metric.WithAttributeSet(attrs))
 	i.decisionDur.Record(ctx, d.Duration.Seconds(), metric.WithAttributes(
-		OutcomeKey.String(string(d.Outcome)), TokenKindKey.String(d.TokenKind)))
+		OutcomeKey.String(string(d.Outcome)), TokenKindKey.String(string(d.TokenKind))))
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent("clerkauth.auth", trace.WithAttributes(attrs.ToSlice()...))
 	}

@@ -34,7 +34,10 @@ type env struct {
 	tokens []string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith builds the env with a middleware accepting kinds (nil: sessions).
+func newEnvWith(t *testing.T, kinds []clerkauth.TokenKind) *env {
 	t.Helper()
 	srv := clerktest.NewServer(clerktest.Config{})
 	t.Cleanup(srv.Close)
@@ -57,7 +60,10 @@ func newEnv(t *testing.T) *env {
 	reg, err := inst.ObserveVerifier(e.v)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = reg.Unregister() })
-	e.h = clerkauth.RequireSession(e.v)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	m, err := clerkauth.NewMiddleware(e.v, clerkauth.MiddlewareOptions{AcceptsToken: kinds})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	e.h = m.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	return e
 }
 
@@ -297,4 +303,27 @@ func attrText(s sdktrace.ReadOnlySpan) string {
 		b.WriteString(a.Value.Emit() + " ")
 	}
 	return b.String()
+}
+
+// TestMachineVerifyCalls checks that an API key verified through Clerk's
+// verify endpoint is one span and one decision of kind api_key.
+func TestMachineVerifyCalls(t *testing.T) {
+	e := newEnvWith(t, []clerkauth.TokenKind{clerkauth.TokenKindAPIKey})
+	key := e.srv.MustAPIKey(clerktest.APIKeyParams{Subject: "user_" + strings.Repeat("0", 27)})
+	assert.Equal(t, 200, e.send(t, key.Secret))
+	assert.Equal(t, 200, e.send(t, key.Secret), "cached: no second call")
+
+	m := e.collect(t)
+	assert.Equal(t, map[string]int64{"authenticated/api_key/header": 2},
+		counts(t, m["clerkauth.auth.decisions"], otelclerkauth.OutcomeKey, otelclerkauth.TokenKindKey, otelclerkauth.CarrierKey))
+	var verify []sdktrace.ReadOnlySpan
+	for _, s := range e.spans.Ended() {
+		if s.Name() == "POST /v1/api_keys/verify" {
+			verify = append(verify, s)
+		}
+	}
+	require.Len(t, verify, 1)
+	op, _ := attrValue(verify[0], "clerkauth.upstream.operation")
+	assert.Equal(t, "verify api_key", op.AsString())
+	assertNoToken(t, e, e.spans.Ended())
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/redisstore"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -38,6 +39,7 @@ func TestFailedWriteRetriedUntilWritten(t *testing.T) {
 	setOutOfMemory(t, admin, true)
 	err := a.Revoke(bg, "sess_oom", time.Now().Add(10*time.Minute))
 	require.ErrorIs(t, err, redisstore.ErrNotShared)
+	require.ErrorIs(t, err, clerkauth.ErrRevocationNotShared, "the core's general notion")
 	require.ErrorIs(t, err, redisstore.ErrUnavailable)
 	assert.ErrorContains(t, err, "OOM")
 	assert.True(t, revoked(a, "sess_oom")(), "in force on the revoking replica")

@@ -29,8 +29,18 @@ var ErrUnavailable = errors.New("redisstore: redis unavailable")
 // left, until it succeeds or the revocation expires. Such an error also
 // wraps [ErrUnavailable] and the cause (a Redis error or the context's).
 // An error from Revoke that does not wrap ErrNotShared means nothing was
-// recorded.
-var ErrNotShared = errors.New("redisstore: revocation in force on this replica only, not shared yet")
+// recorded. ErrNotShared matches [clerkauth.ErrRevocationNotShared], the
+// general notion that clerkauth's Middleware.Revoke reports.
+var ErrNotShared error = notSharedError{}
+
+// notSharedError is ErrNotShared's type, matching the core's sentinel.
+type notSharedError struct{}
+
+func (notSharedError) Error() string {
+	return "redisstore: revocation in force on this replica only, not shared yet"
+}
+
+func (notSharedError) Is(target error) bool { return target == clerkauth.ErrRevocationNotShared }
 
 var errEmptySessionID = errors.New("redisstore: empty session ID")
 

@@ -32,6 +32,7 @@ Commands:
   dev        run the Clerk-compatible development server standalone
   verify     verify a session token and print its claims as JSON
   sessions   call Clerk's Sessions API: list, get, revoke, token
+  m2m        create, list and revoke a machine's M2M tokens
   version    print the version
 
 Run 'clerkauth <command> -h' for a command's flags.
@@ -47,10 +48,12 @@ Exit status:
   3  verify could not decide: the signing keys are unavailable
 `
 
-// env is what a command runs with: its streams.
+// env is what a command runs with: its streams, and whether stderr is a
+// terminal (progress notes are printed only there).
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	stderrTTY      bool
 }
 
 type command struct {
@@ -64,6 +67,7 @@ func commands() []command {
 		{"dev", runDev},
 		{"verify", runVerify},
 		{"sessions", runSessions},
+		{"m2m", runM2M},
 		{"version", runVersion},
 	}
 }
@@ -71,7 +75,7 @@ func commands() []command {
 // run runs the command line args (without the program name) and returns
 // the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := env{stdin: stdin, stdout: stdout, stderr: stderr}
+	e := env{stdin: stdin, stdout: stdout, stderr: stderr, stderrTTY: isTerminal(stderr)}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, mainUsage)
 		return exitUsage
@@ -91,7 +95,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return c.run(ctx, e, args[1:])
 		}
 	}
-	fmt.Fprintf(stderr, "clerkauth: unknown command %q\nRun 'clerkauth --help' for the list of commands.\n", args[0])
+	what := "command"
+	if strings.HasPrefix(args[0], "-") {
+		what = "flag"
+	}
+	fmt.Fprintf(stderr, "clerkauth: unknown %s %q\nRun 'clerkauth --help' for the list of commands.\n", what, args[0])
 	return exitUsage
 }
 
@@ -219,7 +227,10 @@ func jsonLine(w io.Writer) *json.Encoder {
 }
 
 // errorf prints "clerkauth <cmd>: <message>" to stderr and returns code.
+// The library's own "clerkauth: " prefixes are dropped from the message;
+// format errors with errText to name flags rather than Config fields.
 func (e env) errorf(code int, cmd, format string, a ...any) int {
-	fmt.Fprintf(e.stderr, "clerkauth %s: %s\n", cmd, fmt.Sprintf(format, a...))
+	msg := strings.ReplaceAll(fmt.Sprintf(format, a...), libPrefix, "")
+	fmt.Fprintf(e.stderr, "clerkauth %s: %s\n", cmd, msg)
 	return code
 }

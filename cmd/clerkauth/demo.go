@@ -89,6 +89,7 @@ type demoApp struct {
 	verifier *clerkauth.Verifier
 	sessions *clerkauth.SessionsClient
 	mw       *clerkauth.Middleware
+	machines *clerkauth.Middleware // M2M tokens and API keys
 	handler  http.Handler
 }
 
@@ -107,19 +108,29 @@ func newDemoApp(cfg clerkauth.Config) (*demoApp, error) {
 		v.Close()
 		return nil, err
 	}
-	return &demoApp{verifier: v, sessions: sc, mw: m, handler: demoAPI(m)}, nil
+	mm, err := clerkauth.NewMiddleware(v, clerkauth.MiddlewareOptions{
+		AcceptsToken: []clerkauth.TokenKind{clerkauth.TokenKindM2M, clerkauth.TokenKindAPIKey},
+	})
+	if err != nil {
+		m.Close()
+		v.Close()
+		return nil, err
+	}
+	return &demoApp{verifier: v, sessions: sc, mw: m, machines: mm, handler: demoAPI(m, mm)}, nil
 }
 
 func (a *demoApp) close() {
 	a.mw.Close()
+	a.machines.Close()
 	a.verifier.Close()
 }
 
 // embedded is the embedded Clerk-compatible server, served on loopback.
 type embedded struct {
-	clerk *clerktest.Server
-	srv   *server
-	url   string
+	clerk         *clerktest.Server
+	srv           *server
+	url           string
+	tokenLifetime time.Duration
 }
 
 func startEmbedded(tokenLifetime time.Duration) (*embedded, error) {
@@ -128,13 +139,16 @@ func startEmbedded(tokenLifetime time.Duration) (*embedded, error) {
 		return nil, err
 	}
 	clerk := clerktest.NewUnstartedServer(clerktest.Config{TokenLifetime: tokenLifetime})
-	return &embedded{clerk: clerk, srv: startServer(l, clerk.DevHandler()), url: listenerURL(l)}, nil
+	return &embedded{clerk: clerk, srv: startServer(l, clerk.DevHandler()), url: listenerURL(l), tokenLifetime: tokenLifetime}, nil
 }
 
 // config returns the configuration that points clerkauth at the embedded
-// server.
+// server. It accepts the tokens the embedded
+// server mints, whose life --token-lifetime may set above the default
+// MaxTokenLifetime.
 func (em *embedded) config() clerkauth.Config {
-	return clerkauth.Config{SecretKey: em.clerk.SecretKey(), PublishableKey: em.clerk.PublishableKey(), APIURL: em.url + "/v1"}
+	return clerkauth.Config{SecretKey: em.clerk.SecretKey(), PublishableKey: em.clerk.PublishableKey(), APIURL: em.url + "/v1",
+		MaxTokenLifetime: max(em.tokenLifetime, clerkauth.DefaultMaxTokenLifetime)}
 }
 
 func (em *embedded) stop() {
@@ -175,7 +189,13 @@ func (c *demoCmd) runEmbedded(ctx context.Context, e env) int {
 	if err != nil {
 		return e.errorf(exitFailure, "demo", "minting the demo token: %v", err)
 	}
+	key, err := em.clerk.CreateAPIKey(clerktest.APIKeyParams{Subject: demoKeyOwner, Name: "demo key", Scopes: []string{"usage:read"}})
+	if err != nil {
+		return e.errorf(exitFailure, "demo", "creating the demo API key: %v", err)
+	}
 	printEmbeddedIntro(e.stdout, em, listenerURL(l), sess, token, c.tokenLifetime)
+	printMachineIntro(e.stdout, listenerURL(l), key.Secret)
+	fmt.Fprint(e.stdout, "\nServing until interrupted (Ctrl-C).\n")
 	return waitForInterrupt(ctx, e, api)
 }
 
@@ -233,8 +253,6 @@ Sign out (revokes the session at the Clerk server and in the API: the token then
 Start a new session for the demo user afterwards:
 
   curl -s -X POST %s/dev/sessions -d '{"user_id":"%s","org_id":"%s"}'
-
-Serving until interrupted (Ctrl-C).
 `, api, em.url, em.url, sess.UserID, sess.ID, sess.Org.ID, sess.Org.Slug, permInvoicesRead,
 		life, token,
 		api, api, auth, api, auth, api, permInvoicesRead, auth, api, permBillingManage, api,
@@ -247,7 +265,7 @@ Serving until interrupted (Ctrl-C).
 func (c *demoCmd) runReal(ctx context.Context, e env, cfg clerkauth.Config) int {
 	app, err := newDemoApp(cfg)
 	if err != nil {
-		return e.errorf(exitUsage, "demo", "configuration error: %v", err)
+		return e.errorf(exitUsage, "demo", "%s", errText(err))
 	}
 	defer app.close()
 	if err := app.verifier.Warm(ctx); err != nil {
@@ -285,4 +303,18 @@ then:
 
 Serving until interrupted (Ctrl-C).
 `, host, clerkauth.Redact(cfg.SecretKey), api, api, auth, api, auth, api, permInvoicesRead, auth, api, permBillingManage)
+}
+
+// demoKeyOwner owns the demo API key: the demo organization.
+const demoKeyOwner = "org_demo00000000000000000000000"
+
+// printMachineIntro shows a machine calling the sample API with an API key.
+func printMachineIntro(w io.Writer, api, key string) {
+	fmt.Fprintf(w, `
+A machine calls the API with an API key (M2M tokens work the same way; session tokens get 401):
+
+  KEY='%s'
+  curl -i -H "Authorization: Bearer $KEY" %s/api/usage     # 200: api_key of %s
+  curl -i -H "Authorization: Bearer $TOKEN" %s/api/usage   # 401: a session token is not a machine's
+`, key, api, demoKeyOwner, api)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/clerkauth/clerkauth"
@@ -21,7 +22,8 @@ const (
 //	GET  /api/invoices  needs org:invoices:read
 //	GET  /api/billing   needs org:billing:manage
 //	POST /api/signout   revokes the caller's session at Clerk and here
-func demoAPI(m *clerkauth.Middleware) http.Handler {
+//	GET  /api/usage     machines only: an M2M token or an API key (mm)
+func demoAPI(m, mm *clerkauth.Middleware) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/public", func(w http.ResponseWriter, _ *http.Request) {
 		reply(w, http.StatusOK, map[string]string{"message": "public: no session needed"})
@@ -30,6 +32,7 @@ func demoAPI(m *clerkauth.Middleware) http.Handler {
 	mux.Handle("GET /api/invoices", m.Handler(clerkauth.RequirePermission(permInvoicesRead)(http.HandlerFunc(serveInvoices))))
 	mux.Handle("GET /api/billing", m.Handler(clerkauth.RequirePermission(permBillingManage)(http.HandlerFunc(serveBilling))))
 	mux.Handle("POST /api/signout", m.Handler(signOut(m)))
+	mux.Handle("GET /api/usage", mm.Handler(http.HandlerFunc(serveUsage)))
 	return mux
 }
 
@@ -50,6 +53,11 @@ func serveInvoices(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+func serveUsage(w http.ResponseWriter, r *http.Request) {
+	mt, _ := clerkauth.MachineTokenFromContext(r.Context())
+	reply(w, http.StatusOK, map[string]any{"kind": mt.Kind, "subject": mt.Subject, "scopes": mt.Scopes, "requests_today": 42})
+}
+
 func serveBilling(w http.ResponseWriter, _ *http.Request) {
 	reply(w, http.StatusOK, map[string]string{"message": "billing settings"})
 }
@@ -61,11 +69,24 @@ func signOut(m *clerkauth.Middleware) http.Handler {
 		c, _ := clerkauth.SessionFromContext(r.Context())
 		if err := m.Revoke(r.Context(), c.SessionID); err != nil {
 			reply(w, http.StatusBadGateway, map[string]string{
-				"error": "revoked here, but Clerk could not be told: " + err.Error(), "session_id": c.SessionID})
+				"error": revokeFailure(err), "session_id": c.SessionID})
 			return
 		}
 		reply(w, http.StatusOK, map[string]string{"revoked": c.SessionID})
 	})
+}
+
+// revokeFailure says which part of a revocation failed: Clerk, the local
+// store, or both.
+func revokeFailure(err error) string {
+	var re *clerkauth.RevokeError
+	switch {
+	case errors.Is(err, clerkauth.ErrRevokedLocallyOnly):
+		return "revoked here, but Clerk could not be told: " + err.Error()
+	case errors.As(err, &re) && re.Clerk == nil:
+		return "revoked at Clerk, but not recorded here: " + err.Error()
+	}
+	return "not revoked: " + err.Error()
 }
 
 func reply(w http.ResponseWriter, status int, v any) {

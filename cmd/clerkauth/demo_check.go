@@ -50,6 +50,7 @@ func demoChecks() []demoCheck {
 		{"GET /api/invoices for a session without an organization -> 403", (*checker).noOrg},
 		{"POST /api/signout, then GET /api/me with the same token -> 401 (revoked)", (*checker).revoked},
 		{"the Sessions API reports the signed-out session revoked", (*checker).revokedAtClerk},
+		{"GET /api/usage with an API key -> 200; with a session token or an unknown key -> 401", (*checker).machineCall},
 		{"GET /api/me while the key server is down at cold start -> 503, 200 once it is back", (*checker).keysDown},
 	}
 }
@@ -283,4 +284,27 @@ func (hc handlerClient) Do(r *http.Request) (*http.Response, error) {
 	rec := httptest.NewRecorder()
 	hc.h.ServeHTTP(rec, r)
 	return rec.Result(), nil
+}
+
+func (c *checker) machineCall() error {
+	key, err := c.em.clerk.CreateAPIKey(clerktest.APIKeyParams{Subject: demoKeyOwner, Name: "demo key"})
+	if err != nil {
+		return err
+	}
+	body, err := c.expect("GET", "/api/usage", key.Secret, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	if !bytes.Contains(body, []byte(demoKeyOwner)) {
+		return fmt.Errorf("the answer does not name the key's owner: %.200s", body)
+	}
+	tok, err := c.token(true)
+	if err != nil {
+		return err
+	}
+	if _, err := c.expect("GET", "/api/usage", tok, http.StatusUnauthorized); err != nil {
+		return fmt.Errorf("session token: %w", err)
+	}
+	_, err = c.expect("GET", "/api/usage", "ak_unknown0000000000000000000000", http.StatusUnauthorized)
+	return err
 }

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/clerkauth/clerkauth"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -67,6 +69,14 @@ func TestDemoServesAndPrintsCurlCommands(t *testing.T) {
 	_, err = expectStatus(ctx, client, "GET", api[1]+"/api/billing", token[1], http.StatusForbidden)
 	assert.NoError(t, err)
 	_, err = expectStatus(ctx, client, "GET", api[1]+"/api/me", "", http.StatusUnauthorized)
+	assert.NoError(t, err)
+
+	key := regexp.MustCompile(`KEY='(ak_[^']+)'`).FindStringSubmatch(out)
+	require.Len(t, key, 2, out)
+	assert.Contains(t, out, "/api/usage")
+	_, err = expectStatus(ctx, client, "GET", api[1]+"/api/usage", key[1], http.StatusOK)
+	assert.NoError(t, err, "a machine calls the API with the printed API key")
+	_, err = expectStatus(ctx, client, "GET", api[1]+"/api/usage", token[1], http.StatusUnauthorized)
 	assert.NoError(t, err)
 
 	status, fresh := post(t, mint[1], "")
@@ -128,6 +138,28 @@ func TestDemoUsageErrors(t *testing.T) {
 			assert.Equal(t, exitUsage, r.code)
 			assert.Contains(t, r.stderr, tt.stderr)
 			assert.Empty(t, r.stdout)
+		})
+	}
+}
+
+func TestRevokeFailureSaysWhichPartFailed(t *testing.T) {
+	clerkDown := errors.New("connection refused")
+	storeDown := errors.New("redis down")
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"clerk failed, recorded here", &clerkauth.RevokeError{Clerk: clerkDown}, "revoked here, but Clerk could not be told"},
+		{"clerk ok, store failed", &clerkauth.RevokeError{Store: storeDown}, "revoked at Clerk, but not recorded here"},
+		{"both failed", &clerkauth.RevokeError{Clerk: clerkDown, Store: storeDown}, "not revoked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := revokeFailure(tt.err)
+			if !strings.HasPrefix(got, tt.want+":") {
+				t.Fatalf("revokeFailure = %q, want prefix %q", got, tt.want)
+			}
 		})
 	}
 }

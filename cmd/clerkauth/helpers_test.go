@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 // clerkEnv lists the variables ConfigFromEnv reads.
 func clerkEnv() []string {
 	return []string{"CLERK_SECRET_KEY", "CLERK_PUBLISHABLE_KEY", "CLERK_JWT_KEY", "CLERK_API_URL",
-		"CLERK_API_VERSION", "CLERK_JWKS_URL", "CLERK_AUTHORIZED_PARTIES"}
+		"CLERK_API_VERSION", "CLERK_JWKS_URL", "CLERK_AUTHORIZED_PARTIES", "CLERK_MACHINE_SECRET_KEY"}
 }
 
 // clearClerkEnv empties the CLERK_* variables for the test, so that a

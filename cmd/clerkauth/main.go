@@ -8,6 +8,7 @@
 //	clerkauth dev [--addr HOST:PORT]   Clerk-compatible development server
 //	clerkauth verify [flags] TOKEN|-   verify a session token, print its claims
 //	clerkauth sessions list|get|revoke|token ...
+//	clerkauth m2m token|list|revoke ...       M2M tokens of a machine
 //	clerkauth version
 //
 // Every subcommand prints its usage with -h or --help.

@@ -58,7 +58,7 @@ func newSessionsClient(e env, cmd string, f *apiFlags) (*clerkauth.SessionsClien
 	f.apply(&cfg)
 	c, err := clerkauth.NewSessionsClient(cfg)
 	if err != nil {
-		return nil, e.errorf(exitUsage, cmd, "configuration error: %v", err), false
+		return nil, e.errorf(exitUsage, cmd, "%s", errText(err)), false
 	}
 	return c, exitOK, true
 }
@@ -67,9 +67,9 @@ func newSessionsClient(e env, cmd string, f *apiFlags) (*clerkauth.SessionsClien
 // status: 2 for an argument rejected before sending, 1 otherwise.
 func apiFailure(e env, cmd string, err error) int {
 	if errors.Is(err, clerkauth.ErrInvalidArgument) {
-		return e.errorf(exitUsage, cmd, "%v", err)
+		return e.errorf(exitUsage, cmd, "%s", errText(err))
 	}
-	return e.errorf(exitFailure, cmd, "%v", err)
+	return e.errorf(exitFailure, cmd, "%s", errText(err))
 }
 
 const sessionsListUsage = `Usage: clerkauth sessions list [flags]
@@ -105,7 +105,9 @@ func runSessionsList(ctx context.Context, e env, args []string) int {
 	if !ok {
 		return code
 	}
+	done := e.progress(cmd, "calling Clerk's Sessions API")
 	list, err := listSessions(ctx, client, p, all)
+	done()
 	if err != nil {
 		return apiFailure(e, cmd, err)
 	}
@@ -166,7 +168,9 @@ func runSessionOp(ctx context.Context, e env, args []string, cmd, usage string,
 	if !ok {
 		return code
 	}
+	done := e.progress(cmd, "calling Clerk's Sessions API")
 	s, err := op(client, ctx, pos[0])
+	done()
 	if err != nil {
 		return apiFailure(e, cmd, err)
 	}
@@ -207,11 +211,13 @@ func runSessionsToken(ctx context.Context, e env, args []string) int {
 	p := clerkauth.CreateTokenParams{ExpiresInSeconds: int(expiresIn)}
 	var tok *clerkauth.SessionToken
 	var err error
+	done := e.progress(cmd, "calling Clerk's Sessions API")
 	if template != "" {
 		tok, err = client.CreateTokenFromTemplate(ctx, pos[0], template, p)
 	} else {
 		tok, err = client.CreateToken(ctx, pos[0], p)
 	}
+	done()
 	if err != nil {
 		return apiFailure(e, cmd, err)
 	}

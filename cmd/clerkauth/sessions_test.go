@@ -101,7 +101,7 @@ func TestSessionsFailures(t *testing.T) {
 		{"limit too large", true, []string{"list", "--limit", "501"}, exitUsage, "limit"},
 		{"no session ID", true, []string{"get"}, exitUsage, "want exactly one SESSION_ID"},
 		{"stray argument", true, []string{"list", "extra"}, exitUsage, "unexpected argument"},
-		{"no secret key", false, []string{"get", sess.ID}, exitUsage, "SecretKey is required"},
+		{"no secret key", false, []string{"get", sess.ID}, exitUsage, "--secret-key (CLERK_SECRET_KEY) is required"},
 		{"unknown command", true, []string{"delete", sess.ID}, exitUsage, "unknown command"},
 		{"no command", true, nil, exitUsage, "Usage:"},
 	}

@@ -8,16 +8,21 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/clerkauth/clerkauth"
-	"github.com/clerkauth/clerkauth/examples/internal/exampleauth"
+	"github.com/clerkauth/clerkauth/examples/internal/demo"
 )
 
 func main() {
@@ -30,27 +35,99 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ln, opts, err := exampleauth.Listen()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	ln, err := listen()
 	if err != nil {
 		return err
 	}
-	h, cleanup, err := newApp(opts)
+	defer ln.Close()
+	baseURL := "http://" + ln.Addr().String()
+
+	// CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, … name your Clerk instance.
+	cfg := clerkauth.ConfigFromEnv()
+	var instance *demo.Instance
+	if demo.Wanted(cfg) { // no keys: an embedded test instance plays Clerk
+		instance = demo.Start()
+		defer instance.Close()
+		cfg = instance.Config()
+	}
+	h, cleanup, err := newApp(cfg, logger)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer cleanup()
-	return exampleauth.Serve(ctx, ln, h, opts.Logger)
+	if instance != nil {
+		instance.PrintInstructions(os.Stderr, baseURL, true)
+	}
+
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	logger.Info("listening", "url", baseURL)
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
-// newApp returns the app's router and a function releasing its resources.
-func newApp(opts exampleauth.Options) (http.Handler, func(), error) {
-	opts.Logout = true
-	auth, err := exampleauth.New(opts)
-	if err != nil {
-		return nil, nil, err
+// listen listens on $ADDR, by default 127.0.0.1:8080 or, when that port is
+// busy, a free one.
+func listen() (net.Listener, error) {
+	if addr := os.Getenv("ADDR"); addr != "" {
+		return net.Listen("tcp", addr)
 	}
-	m := auth.Middleware
+	ln, err := net.Listen("tcp", "127.0.0.1:8080")
+	if err == nil {
+		return ln, nil
+	}
+	ln, err2 := net.Listen("tcp", "127.0.0.1:0")
+	if err2 != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "chi example: 127.0.0.1:8080 is busy; listening on %s instead\n", ln.Addr())
+	return ln, nil
+}
+
+// newApp returns the app's router for the Clerk instance cfg names, and a
+// function releasing its resources.
+func newApp(cfg clerkauth.Config, logger *slog.Logger) (http.Handler, func(), error) {
+	// The Verifier checks session tokens against the instance's signing
+	// keys, which it fetches once and caches; it is safe for concurrent use.
+	cfg.Logger = logger
+	v, err := clerkauth.NewVerifier(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("clerk configuration: %w", err)
+	}
+	// The Sessions API client (it needs the secret key) lets
+	// Middleware.Revoke end a session at Clerk, for POST /api/logout.
+	opts := clerkauth.MiddlewareOptions{Logger: logger}
+	if cfg.SecretKey != "" {
+		if opts.SessionsClient, err = clerkauth.NewSessionsClient(cfg); err != nil {
+			v.Close()
+			return nil, nil, fmt.Errorf("clerk configuration: %w", err)
+		}
+	}
+	// The Middleware reads the token of each request (Authorization:
+	// Bearer, else the __session cookie) and puts the session in its context.
+	m, err := clerkauth.NewMiddleware(v, opts)
+	if err != nil {
+		v.Close()
+		return nil, nil, fmt.Errorf("clerk middleware: %w", err)
+	}
+	cleanup := func() { m.Close(); v.Close() }
+
+	// Fetch the signing keys now rather than on the first request. A failure
+	// is not fatal: requests are answered 503 until the keys can be fetched.
+	warmCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := v.Warm(warmCtx); err != nil {
+		logger.Warn("could not fetch Clerk's signing keys yet", "err", err)
+	}
 
 	r := chi.NewRouter()
 	r.Get("/public", public)
@@ -59,40 +136,71 @@ func newApp(opts exampleauth.Options) (http.Handler, func(), error) {
 		r.Get("/me", me)
 		r.With(clerkauth.RequirePermission("org:invoices:read")).Get("/invoices", invoices)
 		r.With(clerkauth.RequireRole("org:admin")).Get("/admin", admin)
-		r.Post("/logout", logout(auth))
+		r.Post("/logout", logout(m, logger))
 	})
-	return r, auth.Close, nil
+	return r, cleanup, nil
 }
 
 func public(w http.ResponseWriter, _ *http.Request) {
-	exampleauth.WriteJSON(w, http.StatusOK, map[string]string{"message": "hello, anyone"})
+	writeJSON(w, http.StatusOK, map[string]string{"message": "hello, anyone"})
 }
 
 func me(w http.ResponseWriter, r *http.Request) {
 	claims, _ := clerkauth.SessionFromContext(r.Context()) // set: m.Handler let the request in
-	exampleauth.WriteJSON(w, http.StatusOK, exampleauth.ProfileOf(claims))
+	writeJSON(w, http.StatusOK, profileOf(claims))
 }
 
 func invoices(w http.ResponseWriter, r *http.Request) {
 	claims, _ := clerkauth.SessionFromContext(r.Context())
-	exampleauth.WriteJSON(w, http.StatusOK, map[string]any{"org_id": claims.Org.ID, "invoices": []string{"INV-001", "INV-002"}})
+	writeJSON(w, http.StatusOK, map[string]any{"org_id": claims.Org.ID, "invoices": []string{"INV-001", "INV-002"}})
 }
 
 func admin(w http.ResponseWriter, r *http.Request) {
 	claims, _ := clerkauth.SessionFromContext(r.Context())
-	exampleauth.WriteJSON(w, http.StatusOK, map[string]string{"message": "welcome, admin", "user_id": claims.UserID})
+	writeJSON(w, http.StatusOK, map[string]string{"message": "welcome, admin", "user_id": claims.UserID})
 }
 
 // logout revokes the session at Clerk and, at once, on this server: the
 // token just used is refused from now on, though it has not expired.
-func logout(auth *exampleauth.Auth) http.HandlerFunc {
+func logout(m *clerkauth.Middleware, logger *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := clerkauth.SessionFromContext(r.Context())
-		if err := auth.Middleware.Revoke(r.Context(), claims.SessionID); err != nil {
-			auth.Logger.Error("logout", "session", claims.SessionID, "err", err)
-			exampleauth.WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "logout incomplete, try again"})
+		if err := m.Revoke(r.Context(), claims.SessionID); err != nil {
+			logger.Error("logout", "session", claims.SessionID, "err", err)
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "logout incomplete, try again"})
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// profile is the JSON answer of GET /api/me.
+type profile struct {
+	UserID    string `json:"user_id"`
+	SessionID string `json:"session_id"`
+	Org       *org   `json:"org"` // the active organization; null without one
+}
+
+type org struct {
+	ID          string   `json:"id"`
+	Slug        string   `json:"slug,omitempty"`
+	Role        string   `json:"role"`
+	Permissions []string `json:"permissions"`
+}
+
+func profileOf(c *clerkauth.Claims) profile {
+	p := profile{UserID: c.UserID, SessionID: c.SessionID}
+	if c.Org != nil {
+		p.Org = &org{ID: c.Org.ID, Slug: c.Org.Slug, Role: c.Org.Role, Permissions: c.Org.Permissions}
+		if p.Org.Permissions == nil {
+			p.Org.Permissions = []string{}
+		}
+	}
+	return p
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }

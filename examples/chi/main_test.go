@@ -13,3 +13,7 @@ func TestApp(t *testing.T) {
 func TestDemoMode(t *testing.T) {
 	apptest.RunDemo(t, newApp, apptest.Features{Logout: true})
 }
+
+func TestListenFallsBack(t *testing.T) {
+	apptest.RunListen(t, listen)
+}

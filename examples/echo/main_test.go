@@ -10,6 +10,10 @@ func TestApp(t *testing.T) {
 	apptest.Run(t, newApp, apptest.Features{})
 }
 
+func TestListenFallsBack(t *testing.T) {
+	apptest.RunListen(t, listen)
+}
+
 func TestDemoMode(t *testing.T) {
 	apptest.RunDemo(t, newApp, apptest.Features{})
 }

@@ -9,16 +9,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/clerkauth/clerkauth"
-	"github.com/clerkauth/clerkauth/examples/internal/exampleauth"
+	"github.com/clerkauth/clerkauth/examples/internal/demo"
 )
 
 func main() {
@@ -32,27 +36,99 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ln, opts, err := exampleauth.Listen()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	ln, err := listen()
 	if err != nil {
 		return err
 	}
-	h, cleanup, err := newApp(opts)
+	defer ln.Close()
+	baseURL := "http://" + ln.Addr().String()
+
+	// CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, … name your Clerk instance.
+	cfg := clerkauth.ConfigFromEnv()
+	var instance *demo.Instance
+	if demo.Wanted(cfg) { // no keys: an embedded test instance plays Clerk
+		instance = demo.Start()
+		defer instance.Close()
+		cfg = instance.Config()
+	}
+	h, cleanup, err := newApp(cfg, logger)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer cleanup()
-	return exampleauth.Serve(ctx, ln, h, opts.Logger)
+	if instance != nil {
+		instance.PrintInstructions(os.Stderr, baseURL, true)
+	}
+
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	logger.Info("listening", "url", baseURL)
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
-// newApp returns the app's engine and a function releasing its resources.
-func newApp(opts exampleauth.Options) (http.Handler, func(), error) {
-	opts.Logout = true
-	auth, err := exampleauth.New(opts)
-	if err != nil {
-		return nil, nil, err
+// listen listens on $ADDR, by default 127.0.0.1:8080 or, when that port is
+// busy, a free one.
+func listen() (net.Listener, error) {
+	if addr := os.Getenv("ADDR"); addr != "" {
+		return net.Listen("tcp", addr)
 	}
-	m := auth.Middleware
+	ln, err := net.Listen("tcp", "127.0.0.1:8080")
+	if err == nil {
+		return ln, nil
+	}
+	ln, err2 := net.Listen("tcp", "127.0.0.1:0")
+	if err2 != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "gin example: 127.0.0.1:8080 is busy; listening on %s instead\n", ln.Addr())
+	return ln, nil
+}
+
+// newApp returns the app's engine for the Clerk instance cfg names, and a
+// function releasing its resources.
+func newApp(cfg clerkauth.Config, logger *slog.Logger) (http.Handler, func(), error) {
+	// The Verifier checks session tokens against the instance's signing
+	// keys, which it fetches once and caches; it is safe for concurrent use.
+	cfg.Logger = logger
+	v, err := clerkauth.NewVerifier(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("clerk configuration: %w", err)
+	}
+	// The Sessions API client (it needs the secret key) lets
+	// Middleware.Revoke end a session at Clerk, for POST /api/logout.
+	opts := clerkauth.MiddlewareOptions{Logger: logger}
+	if cfg.SecretKey != "" {
+		if opts.SessionsClient, err = clerkauth.NewSessionsClient(cfg); err != nil {
+			v.Close()
+			return nil, nil, fmt.Errorf("clerk configuration: %w", err)
+		}
+	}
+	// The Middleware reads the token of each request (Authorization:
+	// Bearer, else the __session cookie) and puts the session in its context.
+	m, err := clerkauth.NewMiddleware(v, opts)
+	if err != nil {
+		v.Close()
+		return nil, nil, fmt.Errorf("clerk middleware: %w", err)
+	}
+	cleanup := func() { m.Close(); v.Close() }
+
+	// Fetch the signing keys now rather than on the first request. A failure
+	// is not fatal: requests are answered 503 until the keys can be fetched.
+	warmCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := v.Warm(warmCtx); err != nil {
+		logger.Warn("could not fetch Clerk's signing keys yet", "err", err)
+	}
 
 	r := gin.New()
 	r.Use(gin.Recovery())
@@ -61,8 +137,8 @@ func newApp(opts exampleauth.Options) (http.Handler, func(), error) {
 	api.GET("/me", me)
 	api.GET("/invoices", ginAuth(clerkauth.RequirePermission("org:invoices:read")), invoices)
 	api.GET("/admin", ginAuth(clerkauth.RequireRole("org:admin")), admin)
-	api.POST("/logout", logout(auth))
-	return r, auth.Close, nil
+	api.POST("/logout", logout(m, logger))
+	return r, cleanup, nil
 }
 
 // ginAuth adapts a net/http middleware, such as m.Handler or a clerkauth
@@ -96,7 +172,7 @@ func public(c *gin.Context) {
 // not see it (unless the engine's ContextWithFallback is set).
 func me(c *gin.Context) {
 	claims, _ := clerkauth.SessionFromContext(c.Request.Context()) // set: ginAuth(m.Handler) let the request in
-	c.JSON(http.StatusOK, exampleauth.ProfileOf(claims))
+	c.JSON(http.StatusOK, profileOf(claims))
 }
 
 func invoices(c *gin.Context) {
@@ -111,15 +187,40 @@ func admin(c *gin.Context) {
 
 // logout revokes the session at Clerk and, at once, on this server: the
 // token just used is refused from now on, though it has not expired.
-func logout(auth *exampleauth.Auth) gin.HandlerFunc {
+func logout(m *clerkauth.Middleware, logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		claims, _ := clerkauth.SessionFromContext(ctx)
-		if err := auth.Middleware.Revoke(ctx, claims.SessionID); err != nil {
-			auth.Logger.Error("logout", "session", claims.SessionID, "err", err)
+		if err := m.Revoke(ctx, claims.SessionID); err != nil {
+			logger.Error("logout", "session", claims.SessionID, "err", err)
 			c.JSON(http.StatusBadGateway, gin.H{"error": "logout incomplete, try again"})
 			return
 		}
 		c.Status(http.StatusNoContent)
 	}
+}
+
+// profile is the JSON answer of GET /api/me.
+type profile struct {
+	UserID    string `json:"user_id"`
+	SessionID string `json:"session_id"`
+	Org       *org   `json:"org"` // the active organization; null without one
+}
+
+type org struct {
+	ID          string   `json:"id"`
+	Slug        string   `json:"slug,omitempty"`
+	Role        string   `json:"role"`
+	Permissions []string `json:"permissions"`
+}
+
+func profileOf(c *clerkauth.Claims) profile {
+	p := profile{UserID: c.UserID, SessionID: c.SessionID}
+	if c.Org != nil {
+		p.Org = &org{ID: c.Org.ID, Slug: c.Org.Slug, Role: c.Org.Role, Permissions: c.Org.Permissions}
+		if p.Org.Permissions == nil {
+			p.Org.Permissions = []string{}
+		}
+	}
+	return p
 }

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clerkauth/clerkauth/examples/internal/apptest"
-	"github.com/clerkauth/clerkauth/examples/internal/exampleauth"
+	"github.com/clerkauth/clerkauth/examples/internal/demo"
 )
 
 func TestApp(t *testing.T) {
@@ -21,11 +21,17 @@ func TestDemoMode(t *testing.T) {
 	apptest.RunDemo(t, newApp, apptest.Features{})
 }
 
+func TestListenFallsBack(t *testing.T) {
+	apptest.RunListen(t, listen)
+}
+
 // TestOperations checks the operator's endpoints: the Prometheus metrics
 // count a refused request and the start-up key fetch, and the readiness
 // probe answers ready once the keys are loaded.
 func TestOperations(t *testing.T) {
-	h, cleanup, err := newApp(exampleauth.Options{Out: io.Discard})
+	instance := demo.Start()
+	t.Cleanup(instance.Close)
+	h, cleanup, err := newApp(instance.Config(), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(cleanup)
 

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -99,5 +100,36 @@ func TestParseServiceURL(t *testing.T) {
 		if _, err := ParseServiceURL("APIURL", in); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("ParseServiceURL(%q) error = %v; want ErrInvalidConfig", in, err)
 		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	const secret = "sk_test_0123456789abcdef"
+	tests := map[string]struct{ in, want string }{
+		"configured secret":  {"echo: Bearer " + secret, "echo: Bearer " + Redacted},
+		"odd configured key": {"key=weird-secret!", "key=" + Redacted},
+		"live secret shape":  {`{"auth":"sk_live_ABCdef0123456789"}`, `{"auth":"sk_` + Redacted + `"}`},
+		"API key":            {"ak_1234567890abc", "ak_" + Redacted},
+		"M2M token":          {"token mt_0123456789abcdefXYZ used", "token mt_" + Redacted + " used"},
+		"OAuth token":        {"oat_0123456789abcdef", "oat_" + Redacted},
+		"short is not one":   {"sk_short mt_1", "sk_short mt_1"},
+		"inside a word":      {"task_0123456789", "task_0123456789"},
+		"nothing":            {"plain text", "plain text"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := Redact(tt.in, secret, "weird-secret!", "")
+			if got != tt.want {
+				t.Fatalf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+	base := errors.New("upstream said " + secret)
+	err := RedactError(base, secret)
+	if strings.Contains(err.Error(), secret) || !errors.Is(err, base) {
+		t.Fatalf("RedactError: %v (is base: %v)", err, errors.Is(err, base))
+	}
+	if RedactError(io.EOF, secret) != io.EOF {
+		t.Fatal("an error without secrets is returned as it is")
 	}
 }

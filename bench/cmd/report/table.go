@@ -68,6 +68,12 @@ func specs() []benchSpec {
 			}},
 		{name: "ClerkSDKMiddleware", label: "clerk-sdk-go v2 WithHeaderAuthorization (loopback JWKS)", middleware: true},
 		{name: "Auth0Middleware", label: "go-jwt-middleware v2 CheckJWT", middleware: true},
+		{name: "TransportBare", label: "bare http.Transport GET, keep-alive loopback"},
+		{name: "M2MTransport", label: "M2MTransport GET, cached token, same loopback", target: "≤ bare + 1 µs, + 2 allocs",
+			check: func(r, _ bench.Result, all map[string]bench.Result) (bool, bool) {
+				bare, ok := all["TransportBare"]
+				return r.NsPerOp-bare.NsPerOp <= 1000 && r.AllocsPerOp-bare.AllocsPerOp <= 2, ok
+			}},
 	}
 }
 
@@ -96,6 +102,10 @@ func (t *table) benchRows(res map[string]bench.Result) {
 		}
 		if s.name == "VerifyWarmParallel" {
 			rw.value += fmt.Sprintf(" (%.2f× one goroutine)", res["VerifyWarm"].NsPerOp/r.NsPerOp)
+		}
+		if s.name == "M2MTransport" {
+			bare := res["TransportBare"]
+			rw.value += fmt.Sprintf(" (%.2f× bare, %+.0f ns, %+.0f allocs)", r.NsPerOp/bare.NsPerOp, r.NsPerOp-bare.NsPerOp, r.AllocsPerOp-bare.AllocsPerOp)
 		}
 		if s.name == "MiddlewareWarm" {
 			rw.value += fmt.Sprintf(" (%.0f× clerk-sdk mw)", res["ClerkSDKMiddleware"].NsPerOp/r.NsPerOp)

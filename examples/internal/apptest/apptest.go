@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -15,11 +16,14 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerktest"
-	"github.com/clerkauth/clerkauth/examples/internal/exampleauth"
 )
 
-// NewApp is the signature of the examples' newApp.
-type NewApp func(exampleauth.Options) (http.Handler, func(), error)
+// NewApp is the signature of the examples' newApp: the app's handler for
+// a Clerk instance, and a function releasing its resources.
+type NewApp func(cfg clerkauth.Config, logger *slog.Logger) (http.Handler, func(), error)
+
+// quiet is the logger the apps get in tests.
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // Features lists the optional routes of an app.
 type Features struct {
@@ -45,14 +49,10 @@ func start(t *testing.T, newApp NewApp) *fixture {
 	t.Helper()
 	srv := clerktest.NewServer(clerktest.Config{})
 	t.Cleanup(srv.Close)
-	opts := exampleauth.Options{
-		Clerk: clerkauth.Config{SecretKey: srv.SecretKey(), PublishableKey: srv.PublishableKey(), APIURL: srv.APIURL()},
-		Out:   &bytes.Buffer{}, // demo mode must not start: nothing printed
-	}
-	h, cleanup, err := newApp(opts)
+	cfg := clerkauth.Config{SecretKey: srv.SecretKey(), PublishableKey: srv.PublishableKey(), APIURL: srv.APIURL()}
+	h, cleanup, err := newApp(cfg, quiet())
 	require.NoError(t, err)
 	t.Cleanup(cleanup)
-	require.Empty(t, opts.Out.(*bytes.Buffer).String(), "keys were given: no demo mode")
 
 	f := &fixture{srv: srv, h: h}
 	org := func(role string, perms ...string) *clerktest.OrgMembership {

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/clerkauth/clerkauth/examples/internal/exampleauth"
+	"github.com/clerkauth/clerkauth/examples/internal/demo"
 )
 
 // demoBaseURL is the app URL given to demo mode; the printed commands are
@@ -25,15 +25,18 @@ var (
 	curlLine = regexp.MustCompile(`(?m)^\s+curl -i(?: -X ([A-Z]+))?(?: -H "Authorization: Bearer \$([A-Z_]+)")? (\S+)\s+# (\d{3})`)
 )
 
-// RunDemo starts newApp without Clerk keys, as `go run` does without
+// RunDemo runs newApp in demo mode, as `go run` does without
 // CLERK_SECRET_KEY and CLERK_PUBLISHABLE_KEY, and replays the curl commands
-// it prints, in order, through its router: each must answer the status
-// printed next to it.
+// demo mode prints, in order, through its router: each must answer the
+// status printed next to it.
 func RunDemo(t *testing.T, newApp NewApp, features Features) {
-	var out bytes.Buffer
-	h, cleanup, err := newApp(exampleauth.Options{BaseURL: demoBaseURL, Out: &out})
+	instance := demo.Start()
+	defer instance.Close()
+	h, cleanup, err := newApp(instance.Config(), quiet())
 	require.NoError(t, err)
 	defer cleanup()
+	var out bytes.Buffer
+	instance.PrintInstructions(&out, demoBaseURL, features.Logout)
 	printed := out.String()
 
 	tokens := map[string]string{}

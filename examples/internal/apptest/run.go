@@ -1,6 +1,7 @@
 package apptest
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerktest"
 )
 
@@ -24,6 +26,28 @@ func Run(t *testing.T, newApp NewApp, features Features) {
 	t.Run("concurrent", f.testConcurrent)
 	if features.Logout {
 		t.Run("logout", f.testLogout)
+	}
+	t.Run("bad configuration", func(t *testing.T) { testBadConfig(t, newApp) })
+}
+
+// testBadConfig checks that a configuration naming a Clerk instance badly
+// is refused by newApp.
+func testBadConfig(t *testing.T, newApp NewApp) {
+	tests := []struct {
+		name string
+		cfg  clerkauth.Config
+	}{
+		{"malformed publishable key", clerkauth.Config{SecretKey: "sk_test_x", PublishableKey: "pk_nope"}},
+		{"secret key without issuer", clerkauth.Config{SecretKey: "sk_test_x"}},
+		{"plain http to a remote API", clerkauth.Config{SecretKey: "sk_test_x", PublishableKey: "pk_test_Y2xlcmsuZXhhbXBsZS5jb20k", APIURL: "http://api.example.com/v1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, cleanup, err := newApp(tt.cfg, quiet())
+			require.ErrorIs(t, err, clerkauth.ErrInvalidConfig)
+			assert.Nil(t, h)
+			assert.Nil(t, cleanup)
+		})
 	}
 }
 
@@ -90,6 +114,7 @@ func (f *fixture) testMe(t *testing.T) {
 func (f *fixture) testCookie(t *testing.T) {
 	r, _ := http.NewRequest(http.MethodGet, "/api/me", nil)
 	r.AddCookie(&http.Cookie{Name: "__session", Value: f.admin})
+	r.AddCookie(&http.Cookie{Name: "__client_uat", Value: "1"}) // a signed-in client, as Clerk's Frontend API sets it
 	rec := httptest.NewRecorder()
 	f.h.ServeHTTP(rec, r)
 	require.Equal(t, http.StatusOK, rec.Code, "body: %s", rec.Body)
@@ -147,4 +172,19 @@ func (f *fixture) testLogout(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, rec.Code, "body: %s", rec.Body)
 	assert.Equal(t, "session-revoked", errorReason(t, decodeOne(t, rec.Body.Bytes())))
 	assert.Equal(t, http.StatusOK, do(f.h, http.MethodGet, "/api/me", f.admin).Code, "other sessions unaffected")
+}
+
+// RunListen checks an example's listen: without ADDR, a busy
+// 127.0.0.1:8080 makes it listen on another loopback port rather than fail.
+func RunListen(t *testing.T, listen func() (net.Listener, error)) {
+	t.Setenv("ADDR", "")
+	if busy, err := net.Listen("tcp", "127.0.0.1:8080"); err == nil {
+		defer busy.Close() // else something else holds it: busy all the same
+	}
+	ln, err := listen()
+	require.NoError(t, err)
+	defer ln.Close()
+	addr := ln.Addr().(*net.TCPAddr)
+	assert.True(t, addr.IP.IsLoopback(), "listens on %s", addr)
+	assert.NotEqual(t, 8080, addr.Port)
 }
