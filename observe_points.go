@@ -165,9 +165,17 @@ func (m *Middleware) decide(ctx context.Context, in credentials) (authState, err
 
 func (m *Middleware) describeDecision(in credentials, st authState, err error, took time.Duration) AuthDecision {
 	d := AuthDecision{Outcome: OutcomeAuthenticated, Duration: took}
-	d.Carrier, d.TokenKind = carrierOf(in, err)
-	if st.machine != nil {
+	var tok string
+	d.Carrier, tok = carrierOf(in, err)
+	switch {
+	case st.machine != nil:
 		d.TokenKind = st.machine.Kind
+	case err == nil:
+		d.TokenKind = TokenKindSession
+	case d.Carrier == CarrierCookie:
+		d.TokenKind = TokenKindSession // cookies carry only session tokens
+	case tok != "":
+		d.TokenKind = classifyToken(tok).kind // what the refused token looks like
 	}
 	if err == nil {
 		return d
@@ -183,10 +191,10 @@ func (m *Middleware) describeDecision(in credentials, st authState, err error, t
 }
 
 // carrierOf says where the token of a request decided with err was, and
-// what kind of token it looks like (unverified; "" when unknown). It reads
-// the Authorization header again, never the TokenExtractor: a header is
-// never replaced by a cookie (see extract).
-func carrierOf(in credentials, err error) (Carrier, TokenKind) {
+// returns it when it came from the Authorization header. It reads the
+// header again, never the TokenExtractor; a header is never replaced by a
+// cookie (see extract).
+func carrierOf(in credentials, err error) (Carrier, string) {
 	if in.custom != nil {
 		return CarrierCustom, ""
 	}
@@ -195,11 +203,11 @@ func carrierOf(in credentials, err error) (Carrier, TokenKind) {
 	case herr != nil:
 		return CarrierHeader, ""
 	case tok != "":
-		return CarrierHeader, classifyToken(tok).kind
+		return CarrierHeader, tok
 	case ReasonOf(err) == ReasonTokenMissing:
 		return CarrierNone, ""
 	}
-	return CarrierCookie, TokenKindSession
+	return CarrierCookie, ""
 }
 
 // setObserver picks the middleware's logger (MiddlewareOptions.Logger,
