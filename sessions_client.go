@@ -76,20 +76,21 @@ func (c *SessionsClient) pinnedTo(version string) *SessionsClient {
 // MaxRetries, UserAgent, Logger, Now and InsecureAllowHTTPWithLiveKeys, and
 // ignores the verification fields. APIURL must be https, or http to a
 // loopback host (for local test servers, and not with a live key). A
-// configuration it cannot use yields an error matching [ErrInvalidConfig].
+// configuration it cannot use yields a [*ConfigError] (matching
+// [ErrInvalidConfig]) naming the field.
 func NewSessionsClient(cfg Config) (*SessionsClient, error) {
 	if cfg.SecretKey == "" {
-		return nil, fmt.Errorf("%w: SecretKey is required by the sessions client", ErrInvalidConfig)
+		return nil, configError("%s is required by the sessions client", "SecretKey")
 	}
 	if err := cfg.checkHeaderValues(); err != nil {
-		return nil, err
+		return nil, cfg.attribute(err)
 	}
 	if err := cfg.checkTransport(); err != nil {
-		return nil, err
+		return nil, cfg.attribute(err)
 	}
 	base, err := parseAPIURL(orDefault(cfg.APIURL, DefaultAPIURL))
 	if err != nil {
-		return nil, err
+		return nil, cfg.attribute(err)
 	}
 	c := &SessionsClient{
 		baseURL:    base,

@@ -35,15 +35,16 @@ type Verifier struct {
 	opaque       *opaqueVerifier            // machine_opaque.go
 }
 
-// NewVerifier returns a Verifier for cfg. It fails closed, with an error
-// matching ErrInvalidConfig, when cfg has no key source, a malformed
+// NewVerifier returns a Verifier for cfg. It fails closed, with a
+// [*ConfigError] (matching ErrInvalidConfig) naming the field, when cfg has
+// no key source, a malformed
 // publishable or PEM key, an invalid leeway, or no known issuer (unless
 // InsecureSkipIssuerCheck is set). It makes no network request: call
 // [Verifier.Warm] at start-up to fetch keys early.
 func NewVerifier(cfg Config) (*Verifier, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
-		return nil, err
+		return nil, cfg.attribute(err)
 	}
 	v := &Verifier{
 		parties:     slices.Clone(cfg.AuthorizedParties),
@@ -59,7 +60,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	steps := []func(*Config) error{v.setIssuers, v.setAlgorithms, v.setKeySources}
 	for _, step := range steps {
 		if err := step(&cfg); err != nil {
-			return nil, err
+			return nil, cfg.attribute(err)
 		}
 	}
 	if cfg.TokenCacheSize > 0 {
@@ -86,7 +87,7 @@ func (v *Verifier) setIssuers(cfg *Config) error {
 		}
 	}
 	if len(v.issuers) == 0 && !cfg.InsecureSkipIssuerCheck {
-		return fmt.Errorf("%w: no known issuer: set PublishableKey or Issuers (or InsecureSkipIssuerCheck)", ErrInvalidConfig)
+		return configError("no known issuer: set %s or %s (or %s)", "PublishableKey", "Issuers", "InsecureSkipIssuerCheck")
 	}
 	return nil
 }
@@ -98,7 +99,7 @@ func (v *Verifier) setAlgorithms(cfg *Config) error {
 	}
 	for _, a := range cfg.Algorithms {
 		if !slices.Contains(defaultAlgorithms, a) {
-			return fmt.Errorf("%w: algorithm %q is not allowed: only RS256, RS384 and RS512 are", ErrInvalidConfig, a)
+			return configError("%s: "+quoted(a)+" is not allowed: only RS256, RS384 and RS512 are", "Algorithms")
 		}
 	}
 	v.algs = slices.Clone(cfg.Algorithms)
@@ -109,7 +110,7 @@ func (v *Verifier) setKeySources(cfg *Config) error {
 	if cfg.JWTKey != "" {
 		pub, err := jose.ParsePEM(cfg.JWTKey)
 		if err != nil {
-			return fmt.Errorf("%w: JWTKey: %v", ErrInvalidConfig, err)
+			return configError("%s is not a usable PEM public key", "JWTKey").withCause(err)
 		}
 		v.staticKey = &verifyKey{kid: "pem", pub: pub}
 	}
@@ -120,7 +121,7 @@ func (v *Verifier) setKeySources(cfg *Config) error {
 		v.remote = newRemoteKeys(cfg, strings.TrimRight(cfg.APIURL, "/")+"/jwks", cfg.SecretKey)
 	}
 	if v.staticKey == nil && v.remote == nil {
-		return fmt.Errorf("%w: no key source: set JWTKey, SecretKey or JWKSURL", ErrInvalidConfig)
+		return configError("no key source: set %s, %s or %s", "JWTKey", "SecretKey", "JWKSURL")
 	}
 	return nil
 }

@@ -2,13 +2,19 @@ module github.com/clerkauth/clerkauth/examples
 
 go 1.26.0
 
-replace github.com/clerkauth/clerkauth => ../
+replace (
+	github.com/clerkauth/clerkauth => ../
+	github.com/clerkauth/clerkauth/clerkecho => ../clerkecho
+	github.com/clerkauth/clerkauth/clerkgin => ../clerkgin
+)
 
 require (
 	github.com/clerkauth/clerkauth v0.0.0-00010101000000-000000000000
+	github.com/clerkauth/clerkauth/clerkecho v0.0.0-00010101000000-000000000000
+	github.com/clerkauth/clerkauth/clerkgin v0.0.0-00010101000000-000000000000
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
-	github.com/labstack/echo/v4 v4.16.0
+	github.com/labstack/echo/v4 v4.16.4
 	github.com/prometheus/client_golang v1.24.1
 	github.com/stretchr/testify v1.12.1
 	go.opentelemetry.io/otel/exporters/prometheus v0.69.0
@@ -75,7 +81,7 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
-	golang.org/x/net v0.59.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.15.0 // indirect

@@ -46,6 +46,7 @@ func run(benchFile, loadFile string, storm, mem bool, entries int) error {
 			return err
 		}
 		t.benchRows(res)
+		t.adapterRows(res)
 	}
 	if storm || mem {
 		fx, err := bench.NewFixture()

@@ -114,6 +114,27 @@ func (t *table) benchRows(res map[string]bench.Result) {
 	}
 }
 
+// adapterRows adds, for each framework, its adapter's warm path against
+// the same framework without authentication (added ns, ratio) and against
+// clerkauth's own net/http middleware, all from one run.
+func (t *table) adapterRows(res map[string]bench.Result) {
+	ref := res["AdapterNetHTTP/auth"]
+	for _, fw := range []string{"NetHTTP", "Gin", "Echo", "Fiber"} {
+		bare, auth := res["Adapter"+fw+"/bare"], res["Adapter"+fw+"/auth"]
+		label := "adapter warm: " + strings.ToLower(fw) + " + clerkauth vs bare " + strings.ToLower(fw)
+		if bare.Runs == 0 || auth.Runs == 0 {
+			t.rows = append(t.rows, row{figure: label, value: "not run"})
+			continue
+		}
+		t.rows = append(t.rows, row{
+			figure: label,
+			value: fmt.Sprintf("%.0f ns/op, +%.0f ns over bare (%s bare, %s net/http mw)",
+				auth.NsPerOp, auth.NsPerOp-bare.NsPerOp, ratio(auth, bare), ratio(auth, ref)),
+			allocs: fmt.Sprintf("%.0f (bare %.0f)", auth.AllocsPerOp, bare.AllocsPerOp),
+		})
+	}
+}
+
 func unknownIf(target string) string {
 	if target == "" {
 		return ""
