@@ -251,12 +251,23 @@ type Config struct {
 	// UserAgent is appended to clerkauth's own User-Agent.
 	UserAgent string
 
-	// Logger receives rare operational events (stale keys served, fallback
-	// disabled). It never receives tokens or secrets. Default: no logging.
+	// Logger receives operational events once per transition (keys loaded,
+	// stale or unavailable, Clerk rate limiting, the revocation store
+	// failing, a breaker opening, configuration warnings) at Info, Warn or
+	// Error, and per-request decisions at Debug; see the README's
+	// "Operating clerkauth" for the messages and attributes. It never
+	// receives tokens or secrets. Default: no logging.
 	Logger *slog.Logger
+
+	// Observer receives events for metrics and traces (see [Observer]; the
+	// otelclerkauth module provides one for OpenTelemetry). A Middleware
+	// reports to its Verifier's Observer. Default: none, at no cost.
+	Observer Observer
 
 	// Now returns the current time. Default time.Now. Tests inject a clock.
 	Now func() time.Time
+
+	obs *observer // built from Observer and Logger by withDefaults
 }
 
 // ConfigFromEnv returns a Config read from the environment variables Clerk's
@@ -346,6 +357,11 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Revocations == nil {
 		cfg.Revocations = NewMemoryRevocationStore(cfg.Now)
 	}
+	hooks := cfg.Observer
+	if cfg.TokenCacheSize < 0 {
+		hooks.TokenCacheLookup = nil // no cache, no lookups
+	}
+	cfg.obs = newObserver(hooks, cfg.Logger)
 	return cfg, nil
 }
 

@@ -115,6 +115,7 @@ type opaqueVerifier struct {
 	reserve int // tokens of bucket only known tokens may take
 	slots   chan struct{}
 	breaker *breaker
+	obs     *observer // nil when nothing observes
 
 	blockedUntil atomic.Int64 // Unix ns: no call before (after a 429)
 	keyRefused   atomic.Bool  // the last answer refused our key
@@ -143,6 +144,7 @@ func newOpaqueVerifier(cfg *Config) *opaqueVerifier {
 		reserve: reserveOf(cfg.MachineVerifyBurst),
 		slots:   make(chan struct{}, maxVerifyInFlight),
 		breaker: &breaker{threshold: verifyBreakerThreshold, coolOff: verifyBreakerCoolOff, now: cfg.Now},
+		obs:     cfg.obs,
 	}
 }
 
@@ -238,7 +240,7 @@ func (o *opaqueVerifier) confirm(ctx context.Context, key [sha256.Size]byte, tok
 	defer cancel()
 	o.calls.Add(1)
 	mt, err := o.call(ctx, token, kind, bearer)
-	o.breaker.record(machineOutcome(err))
+	o.obs.recordBreaker(ctx, o.breaker, "machine_verify", machineOutcome(err)) // o.breaker.record, reported
 	now := o.now()
 	switch {
 	case err == nil:
@@ -347,7 +349,7 @@ func (o *opaqueVerifier) call(ctx context.Context, token string, kind TokenKind,
 	req.Header.Set("User-Agent", o.userAgent)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	resp, err := o.client.Do(req)
+	resp, err := o.send(req, kind) // o.client.Do, reported
 	if err != nil {
 		return nil, unexpected("Clerk's verify endpoint cannot be reached", 0, err)
 	}
