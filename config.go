@@ -3,7 +3,6 @@ package clerkauth
 import (
 	"crypto/sha1"
 	"encoding/base64"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -104,9 +103,13 @@ type Config struct {
 	// verify endpoints for opaque machine tokens (a token bucket): at most
 	// Burst + Rate·t calls in any t, whatever callers send. A token that
 	// would need a call beyond it is answered 503 with Retry-After; cached
-	// tokens are unaffected. Defaults: 5/s and 20 for a development secret
-	// key (sk_test_), 50/s and 200 otherwise, half of Clerk's rate limit,
-	// which all Backend API calls of the instance share.
+	// tokens are unaffected. A quarter of the burst (at least one call) is
+	// kept for tokens Clerk confirmed before whose cache entry expired, and
+	// refills go to it first: unknown tokens spend at most
+	// Burst − Burst/4 + Rate·t, and a flood of them cannot keep known
+	// callers from being confirmed again. Defaults: 5/s and 20 for a
+	// development secret key (sk_test_), 50/s and 200 otherwise, half of
+	// Clerk's rate limit, which all Backend API calls of the instance share.
 	MachineVerifyRate  float64
 	MachineVerifyBurst int
 
@@ -251,19 +254,31 @@ type Config struct {
 	// UserAgent is appended to clerkauth's own User-Agent.
 	UserAgent string
 
-	// Logger receives rare operational events (stale keys served, fallback
-	// disabled). It never receives tokens or secrets. Default: no logging.
+	// Logger receives operational events once per transition (keys loaded,
+	// stale or unavailable, Clerk rate limiting, the revocation store
+	// failing, a breaker opening, configuration warnings) at Info, Warn or
+	// Error, and per-request decisions at Debug; see the README's
+	// "Operating clerkauth" for the messages and attributes. It never
+	// receives tokens or secrets. Default: no logging.
 	Logger *slog.Logger
+
+	// Observer receives events for metrics and traces (see [Observer]; the
+	// otelclerkauth module provides one for OpenTelemetry). A Middleware
+	// reports to its Verifier's Observer. Default: none, at no cost.
+	Observer Observer
 
 	// Now returns the current time. Default time.Now. Tests inject a clock.
 	Now func() time.Time
+
+	obs *observer // built from Observer and Logger by withDefaults
 }
 
 // ConfigFromEnv returns a Config read from the environment variables Clerk's
 // SDKs use: CLERK_SECRET_KEY, CLERK_MACHINE_SECRET_KEY,
 // CLERK_PUBLISHABLE_KEY, CLERK_JWT_KEY, CLERK_API_URL, CLERK_API_VERSION,
-// CLERK_JWKS_URL and CLERK_AUTHORIZED_PARTIES (a comma-separated list). It does not validate:
-// [NewVerifier] does.
+// CLERK_JWKS_URL and CLERK_AUTHORIZED_PARTIES (a comma-separated list). It
+// does not validate: [NewVerifier] does, and its [*ConfigError] names the
+// variable that holds a faulty value.
 func ConfigFromEnv() Config {
 	return configFromLookup(os.LookupEnv)
 }
@@ -299,16 +314,16 @@ func splitList(s string) []string {
 func (cfg Config) withDefaults() (Config, error) {
 	switch {
 	case cfg.Leeway < 0:
-		return cfg, fmt.Errorf("%w: negative leeway %v", ErrInvalidConfig, cfg.Leeway)
+		return cfg, configError("%s is negative: "+cfg.Leeway.String(), "Leeway")
 	case cfg.Leeway > MaxLeeway:
-		return cfg, fmt.Errorf("%w: leeway %v exceeds %v", ErrInvalidConfig, cfg.Leeway, MaxLeeway)
+		return cfg, configError("%s "+cfg.Leeway.String()+" exceeds "+MaxLeeway.String(), "Leeway")
 	case cfg.Leeway == 0:
 		cfg.Leeway = DefaultLeeway
 	case cfg.Leeway == NoLeeway:
 		cfg.Leeway = 0
 	}
 	if cfg.MaxTokenLifetime < 0 {
-		return cfg, fmt.Errorf("%w: negative MaxTokenLifetime %v", ErrInvalidConfig, cfg.MaxTokenLifetime)
+		return cfg, configError("%s is negative: "+cfg.MaxTokenLifetime.String(), "MaxTokenLifetime")
 	}
 	if err := cfg.checkHeaderValues(); err != nil {
 		return cfg, err
@@ -316,15 +331,18 @@ func (cfg Config) withDefaults() (Config, error) {
 	if err := cfg.checkTransport(); err != nil {
 		return cfg, err
 	}
-	var err error
 	if cfg.JWKSURL != "" {
-		if cfg.JWKSURL, err = httpx.ParseServiceURL("JWKSURL", cfg.JWKSURL); err != nil {
+		u, err := httpx.ParseServiceURL("JWKSURL", cfg.JWKSURL)
+		if err != nil {
 			return cfg, err
 		}
+		cfg.JWKSURL = u
 	}
-	if cfg.APIURL, err = parseAPIURL(orDefault(cfg.APIURL, DefaultAPIURL)); err != nil {
+	u, err := parseAPIURL(orDefault(cfg.APIURL, DefaultAPIURL))
+	if err != nil {
 		return cfg, err
 	}
+	cfg.APIURL = u
 	cfg.APIVersion = orDefault(cfg.APIVersion, DefaultAPIVersion)
 	cfg.JWKSCacheTTL = orDefault(cfg.JWKSCacheTTL, DefaultJWKSCacheTTL)
 	cfg.JWKSRefreshCooldown = orDefault(cfg.JWKSRefreshCooldown, DefaultJWKSRefreshCooldown)
@@ -342,6 +360,11 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Revocations == nil {
 		cfg.Revocations = NewMemoryRevocationStore(cfg.Now)
 	}
+	hooks := cfg.Observer
+	if cfg.TokenCacheSize < 0 {
+		hooks.TokenCacheLookup = nil // no cache, no lookups
+	}
+	cfg.obs = newObserver(hooks, cfg.Logger)
 	return cfg, nil
 }
 
@@ -360,17 +383,17 @@ func orDefault[T comparable](v, def T) T {
 func (cfg *Config) checkHeaderValues() error {
 	switch {
 	case !httpx.HeaderSafe(cfg.SecretKey) || strings.ContainsRune(cfg.SecretKey, ' '):
-		return fmt.Errorf("%w: SecretKey contains spaces or control characters", ErrInvalidConfig)
+		return configError("%s contains spaces or control characters", "SecretKey")
 	case !httpx.HeaderSafe(cfg.MachineSecretKey) || strings.ContainsRune(cfg.MachineSecretKey, ' '):
-		return fmt.Errorf("%w: MachineSecretKey contains spaces or control characters", ErrInvalidConfig)
+		return configError("%s contains spaces or control characters", "MachineSecretKey")
 	case !httpx.HeaderSafe(cfg.UserAgent):
-		return fmt.Errorf("%w: UserAgent contains control characters", ErrInvalidConfig)
+		return configError("%s contains control characters", "UserAgent")
 	}
 	if cfg.APIVersion == "" {
 		return nil
 	}
 	if _, err := time.Parse(time.DateOnly, cfg.APIVersion); err != nil {
-		return fmt.Errorf("%w: APIVersion %q is not a YYYY-MM-DD date", ErrInvalidConfig, httpx.Excerpt([]byte(cfg.APIVersion), 32))
+		return configError("%s "+quoted(httpx.Excerpt([]byte(cfg.APIVersion), 32))+" is not a YYYY-MM-DD date", "APIVersion")
 	}
 	return nil
 }
@@ -380,7 +403,7 @@ func (cfg *Config) checkHeaderValues() error {
 // so. NewVerifier and NewSessionsClient share it.
 func (cfg *Config) checkTransport() error {
 	if cfg.RequestTimeout < 0 {
-		return fmt.Errorf("%w: negative RequestTimeout %v", ErrInvalidConfig, cfg.RequestTimeout)
+		return configError("%s is negative: "+cfg.RequestTimeout.String(), "RequestTimeout")
 	}
 	live := strings.HasPrefix(cfg.SecretKey, "sk_live_") || strings.HasPrefix(cfg.PublishableKey, "pk_live_")
 	if !live || cfg.InsecureAllowHTTPWithLiveKeys {
@@ -388,7 +411,7 @@ func (cfg *Config) checkTransport() error {
 	}
 	for field, u := range map[string]string{"APIURL": cfg.APIURL, "JWKSURL": cfg.JWKSURL} {
 		if len(u) >= 7 && strings.EqualFold(u[:7], "http://") {
-			return fmt.Errorf("%w: %s uses plain http with a live key (set InsecureAllowHTTPWithLiveKeys for a local proxy)", ErrInvalidConfig, field)
+			return configError("%s uses plain http with a live key (set %s for a local proxy)", field, "InsecureAllowHTTPWithLiveKeys")
 		}
 	}
 	return nil
@@ -417,15 +440,15 @@ func ParsePublishableKey(key string) (PublishableKeyInfo, error) {
 	case strings.HasPrefix(key, "pk_test_"):
 		rest = key[len("pk_test_"):]
 	default:
-		return info, fmt.Errorf("%w: publishable key must start with pk_test_ or pk_live_", ErrInvalidConfig)
+		return info, configError("%s must start with pk_test_ or pk_live_", "PublishableKey")
 	}
 	raw, err := decodeLooseBase64(rest)
 	if err != nil {
-		return info, fmt.Errorf("%w: publishable key is not valid base64", ErrInvalidConfig)
+		return info, configError("%s is not valid base64", "PublishableKey")
 	}
 	host, ok := strings.CutSuffix(string(raw), "$")
 	if !ok || !validHost(host) {
-		return info, fmt.Errorf("%w: publishable key does not encode a frontend API host", ErrInvalidConfig)
+		return info, configError("%s does not encode a frontend API host", "PublishableKey")
 	}
 	info.FrontendAPI = host
 	return info, nil

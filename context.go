@@ -35,9 +35,25 @@ func withAuthState(ctx context.Context, st authState) context.Context {
 	return &authContext{Context: ctx, st: st}
 }
 
+// ContextKey is the key under which a framework whose context type is
+// itself a context.Context, but does not reach the request's context,
+// stores the context returned by [Decision.Context] in its own store:
+// gin's *gin.Context answers string keys from c.Keys (c.Set), fiber.Ctx
+// answers any key from c.Locals. [SessionFromContext] and the other
+// accessors look there when the state is not in ctx itself, so that
+// SessionFromContext(c) works with such a c. The clerkgin and clerkfiber
+// adapters do this; only a custom adapter needs ContextKey.
+const ContextKey = "github.com/clerkauth/clerkauth.Context"
+
 func authStateFrom(ctx context.Context) *authState {
-	st, _ := ctx.Value(authStateKey{}).(*authState)
-	return st
+	if st, ok := ctx.Value(authStateKey{}).(*authState); ok {
+		return st
+	}
+	if inner, ok := ctx.Value(ContextKey).(context.Context); ok && inner != ctx {
+		st, _ := inner.Value(authStateKey{}).(*authState)
+		return st
+	}
+	return nil
 }
 
 // SessionFromContext returns the verified session claims the middleware
@@ -46,11 +62,16 @@ func authStateFrom(ctx context.Context) *authState {
 // installed; it never panics.
 //
 // It works with any router that passes the request's context along: chi
-// and plain net/http directly, gin through c.Request.Context() and echo
-// through c.Request().Context(). Beware with gin: *gin.Context is itself a
-// context.Context, so SessionFromContext(c) compiles but finds nothing
-// unless the engine sets ContextWithFallback; pass c.Request.Context().
+// and plain net/http directly; with the clerkgin and clerkfiber adapters,
+// SessionFromContext(c) itself works (*gin.Context and fiber.Ctx are
+// context.Contexts; see [ContextKey]), as does c.Request.Context() with
+// gin; echo through c.Request().Context() or clerkecho.Session(c).
 // The returned Claims are shared and MUST NOT be modified.
+//
+// Despite its name it returns the session token's *Claims (who is signed
+// in, the session ID, organization, permissions), not a [*Session]: that
+// is the Sessions API object, which [SessionsClient.Get] fetches from
+// Clerk.
 func SessionFromContext(ctx context.Context) (*Claims, bool) {
 	st := authStateFrom(ctx)
 	if st == nil || st.claims == nil {

@@ -1,7 +1,6 @@
 package clerkauth
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 )
@@ -29,11 +28,11 @@ func newTrustedOrigins(origins []string) (trustedOrigins, error) {
 		u, err := url.Parse(o)
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("%w: TrustedOrigins: invalid origin %q", ErrInvalidConfig, o)
+			return nil, configError("%s: invalid origin "+quoted(o), "TrustedOrigins")
 		case u.Scheme == "" || u.Host == "":
-			return nil, fmt.Errorf("%w: TrustedOrigins: origin %q needs a scheme and a host", ErrInvalidConfig, o)
+			return nil, configError("%s: origin "+quoted(o)+" needs a scheme and a host", "TrustedOrigins")
 		case u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-			return nil, fmt.Errorf("%w: TrustedOrigins: origin %q may hold only scheme://host[:port]", ErrInvalidConfig, o)
+			return nil, configError("%s: origin "+quoted(o)+" may hold only scheme://host[:port]", "TrustedOrigins")
 		}
 		set[o] = true
 	}

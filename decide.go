@@ -4,17 +4,21 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // This file is the middleware's authentication decision, apart from any
-// transport: Middleware.Handler is its net/http adapter, and adapters for
-// other frameworks fill a credentials from their own request type, call
-// decide, and answer a failure with renderError (respond.go) or their
-// ErrorHandler, as Go's http.CrossOriginProtection separates Check from
-// Handler.
+// transport. Its exported face is Middleware.Authenticate (authenticate.go):
+// Middleware.Handler and the adapters of other frameworks (clerkgin,
+// clerkecho, clerkfiber) all fill a Credentials, which becomes the
+// credentials below in one place (Credentials.credentials), call decide
+// through Authenticate, and answer a failure with RenderError (respond.go)
+// or their ErrorHandler, as Go's http.CrossOriginProtection separates Check
+// from Handler. A rule that needs another part of the request reads it
+// through in.get (any header) or a new field filled from Credentials.
 
 // credentials is what the decision needs from a request, whatever carries
-// it.
+// it. It is built only by Credentials.credentials.
 type credentials struct {
 	// authorization holds the value of every Authorization header, in
 	// order: more than one is malformed.
@@ -27,27 +31,23 @@ type credentials struct {
 	// host is the request's Host (host[:port]), to which a cookie-carried
 	// request's Origin is compared.
 	host string
+	// volatile reports that the strings above alias memory the transport
+	// reuses once the request is answered: decide copies the token.
+	volatile bool
 	// custom, when set, is the MiddlewareOptions.TokenExtractor bound to the
 	// request: it replaces the Authorization header and the cookies.
 	custom func() (string, error)
 }
 
-// requestSource is a transport's view of a request's cookies and headers.
-// An implementation should be pointer-shaped (as *httpRequest is), so that
-// storing it in credentials does not allocate.
-type requestSource interface {
-	// cookie returns the value of the first cookie named name, and whether
-	// there is one.
-	cookie(name string) (string, bool)
-	// header returns the first value of a request header such as Origin,
-	// Sec-Fetch-Site or Access-Control-Request-Method, "" when absent.
-	header(name string) string
-}
+// requestSource is a transport's view of a request's cookies and headers:
+// the exported CredentialSource, which adapters implement.
+type requestSource = CredentialSource
 
 // httpRequest is the requestSource of a net/http request.
 type httpRequest http.Request
 
-func (r *httpRequest) cookie(name string) (string, bool) {
+// Cookie returns the value of r's first cookie named name.
+func (r *httpRequest) Cookie(name string) (string, bool) {
 	c, err := (*http.Request)(r).Cookie(name)
 	if err != nil {
 		return "", false
@@ -55,14 +55,15 @@ func (r *httpRequest) cookie(name string) (string, bool) {
 	return c.Value, true
 }
 
-func (r *httpRequest) header(name string) string { return r.Header.Get(name) }
+// Get returns the first value of r's header name.
+func (r *httpRequest) Get(name string) string { return r.Header.Get(name) }
 
 // get returns the named header, "" when absent or unknown.
 func (in *credentials) get(name string) string {
 	if in.source == nil {
 		return ""
 	}
-	return in.source.header(name)
+	return in.source.Get(name)
 }
 
 // preflightAction is what the middleware does with a request before
@@ -103,10 +104,11 @@ func (m *Middleware) preflight(in credentials) preflightAction {
 	return preflightAnswer
 }
 
-// decide extracts and verifies the token of in. The state it returns is
-// signed out when err is not nil; the request then goes on signed out when
-// passesSignedOut(err), and is answered with err otherwise.
-func (m *Middleware) decide(ctx context.Context, in credentials) (authState, error) {
+// decideUnobserved extracts and verifies the token of in. The state it
+// returns is signed out when err is not nil; the request then goes on
+// signed out when passesSignedOut(err), and is answered with err otherwise.
+// Callers use decide (observe_points.go), which reports the decision.
+func (m *Middleware) decideUnobserved(ctx context.Context, in credentials) (authState, error) {
 	st := authState{resp: m.resp}
 	token, from, err := m.extract(in)
 	if err != nil {
@@ -117,6 +119,9 @@ func (m *Middleware) decide(ctx context.Context, in credentials) (authState, err
 	}
 	if token == "" {
 		return st, verr(ReasonTokenMissing, "no session token")
+	}
+	if in.volatile {
+		token = strings.Clone(token) // kept in the state, caches and calls
 	}
 	if m.accepts != kindSession {
 		return m.decideKind(ctx, st, token, from) // machine_decide.go
@@ -136,7 +141,10 @@ func (m *Middleware) decide(ctx context.Context, in credentials) (authState, err
 // cookies: Clerk's __client_uat rules, then the cross-origin check, then
 // verification.
 func (m *Middleware) decideCookie(ctx context.Context, in credentials, st authState) (authState, error) {
-	cs := readCookieSession(in.source.cookie, m.suffix)
+	cs := readCookieSession(in.source.Cookie, m.suffix)
+	if in.volatile {
+		cs.token = strings.Clone(cs.token) // kept in the state, caches and calls
+	}
 	if err := cs.checkBeforeVerify(); err != nil {
 		return st, err
 	}

@@ -13,8 +13,8 @@ type mapSource struct {
 	headers map[string]string
 }
 
-func (s *mapSource) cookie(name string) (string, bool) { v, ok := s.cookies[name]; return v, ok }
-func (s *mapSource) header(name string) string         { return s.headers[name] }
+func (s *mapSource) Cookie(name string) (string, bool) { v, ok := s.cookies[name]; return v, ok }
+func (s *mapSource) Get(name string) string            { return s.headers[name] }
 
 // TestDecideWithoutNetHTTP drives the transport-neutral decision directly:
 // the same verdicts as through Handler, from plain values.
@@ -108,9 +108,9 @@ func TestRenderErrorMatchesHandler(t *testing.T) {
 		}), bearerRequest("x"))
 		rep := renderError(DefaultRealm, err)
 		got := http.Header{}
-		rep.eachHeader(got.Set)
-		if rec.Code != rep.status || rec.Body.String() != string(rep.body) {
-			t.Errorf("%v: handler %d %q; render %d %q", err, rec.Code, rec.Body, rep.status, rep.body)
+		rep.EachHeader(got.Set)
+		if rec.Code != rep.Status || rec.Body.String() != string(rep.Body) {
+			t.Errorf("%v: handler %d %q; render %d %q", err, rec.Code, rec.Body, rep.Status, rep.Body)
 		}
 		for k := range rec.Header() {
 			if rec.Header().Get(k) != got.Get(k) {

@@ -19,14 +19,15 @@ func RequireCheck(c Check) func(http.Handler) http.Handler {
 			if st != nil {
 				resp = st.resp
 			}
-			switch {
-			case st == nil || st.claims == nil:
-				resp.fail(w, r, verr(ReasonTokenMissing, "no session"))
-			case !st.claims.Has(c):
-				resp.fail(w, r, &ForbiddenError{Check: c})
-			default:
-				next.ServeHTTP(w, r)
+			var claims *Claims
+			if st != nil {
+				claims = st.claims
 			}
+			if err := Authorize(claims, c); err != nil {
+				resp.fail(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
 }

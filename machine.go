@@ -2,7 +2,6 @@ package clerkauth
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -85,7 +84,7 @@ func kindSetOf(kinds []TokenKind) (kindSet, error) {
 	for _, k := range kinds {
 		b := k.bit()
 		if b == 0 {
-			return 0, fmt.Errorf("%w: unknown token kind %q", ErrInvalidConfig, httpx.Excerpt([]byte(k), 32))
+			return 0, configError("%s: unknown token kind "+quoted(httpx.Excerpt([]byte(k), 32)), "AcceptsToken")
 		}
 		s |= b
 	}

@@ -159,9 +159,11 @@ func hashSecretOf(cfg *Config) string {
 func (cfg *Config) machineDefaults() error {
 	switch {
 	case cfg.MachineTokenCacheTTL > MaxMachineTokenCacheTTL:
-		return fmt.Errorf("%w: MachineTokenCacheTTL %v exceeds %v", ErrInvalidConfig, cfg.MachineTokenCacheTTL, MaxMachineTokenCacheTTL)
-	case cfg.MachineVerifyRate < 0 || cfg.MachineVerifyBurst < 0:
-		return fmt.Errorf("%w: negative MachineVerifyRate or MachineVerifyBurst", ErrInvalidConfig)
+		return configError("%s "+cfg.MachineTokenCacheTTL.String()+" exceeds "+MaxMachineTokenCacheTTL.String(), "MachineTokenCacheTTL")
+	case cfg.MachineVerifyRate < 0:
+		return configError("%s is negative", "MachineVerifyRate")
+	case cfg.MachineVerifyBurst < 0:
+		return configError("%s is negative", "MachineVerifyBurst")
 	}
 	cfg.MachineTokenCacheTTL = orDefault(cfg.MachineTokenCacheTTL, DefaultMachineTokenCacheTTL)
 	rate, burst := 50.0, 200

@@ -2,7 +2,6 @@ package clerkauth
 
 import (
 	"context"
-	"fmt"
 	"strings"
 )
 
@@ -92,9 +91,9 @@ func sessionOnlyError(token string, err error) error {
 func (v *Verifier) checkAccepts(accepts kindSet) error {
 	switch {
 	case accepts&(kindAPIKey|kindOAuth) != 0 && v.opaque.secretKey == "":
-		return fmt.Errorf("%w: accepting API keys or OAuth tokens needs Config.SecretKey", ErrInvalidConfig)
+		return configError("%s: accepting API keys or OAuth tokens needs %s", "AcceptsToken", "SecretKey")
 	case accepts&kindM2M != 0 && v.opaque.secretKey == "" && v.opaque.machineKey == "":
-		return fmt.Errorf("%w: accepting M2M tokens needs Config.SecretKey or Config.MachineSecretKey", ErrInvalidConfig)
+		return configError("%s: accepting M2M tokens needs %s or %s", "AcceptsToken", "SecretKey", "MachineSecretKey")
 	}
 	return nil
 }

@@ -145,8 +145,10 @@ type MiddlewareOptions struct {
 	// of the Sessions API about a session. Default 5 s; at most 1 minute.
 	ActiveSessionTTL time.Duration
 
-	// Logger receives rare events (the fallback disabling itself). Default
-	// the SessionsClient's Config.Logger; without either, no logging.
+	// Logger receives the middleware's rare events (the fallback disabling
+	// itself, its circuit breaker opening and closing) and, at Debug, its
+	// per-request decisions. Default the Verifier's Config.Logger, else the
+	// SessionsClient's; without either, no logging.
 	Logger *slog.Logger
 
 	// Now returns the current time. Default time.Now. Tests inject a clock.
@@ -287,12 +289,14 @@ type Middleware struct {
 	csrfCheck     bool
 	trusted       trustedOrigins
 	debug         bool
+	realm         string // sanitized, never empty
 	resp          *responder
 	sessions      *SessionsClient
 	fallback      *onlineFallback // nil when off
 	active        *activeChecker  // nil without a SessionsClient
 	now           func() time.Time
 	logger        *slog.Logger
+	obs           *observer // nil when nothing observes
 	flights       *flightScope
 	accepts       kindSet // token kinds accepted
 	strict        bool    // StrictMachineTokens
@@ -312,8 +316,9 @@ func (p *responder) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // NewMiddleware returns a Middleware that verifies tokens with v. It fails
-// with an error matching ErrInvalidConfig for an invalid realm, or options
-// that need a SessionsClient without one.
+// with a [*ConfigError] (matching ErrInvalidConfig) naming the field for
+// an invalid realm or duration, or options that need a SessionsClient
+// without one.
 func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: NewMiddleware: nil Verifier", ErrInvalidConfig)
@@ -345,15 +350,14 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	if m.now == nil {
 		m.now = v.now
 	}
-	if m.logger == nil && m.sessions != nil {
-		m.logger = m.sessions.logger
-	}
+	m.setObserver() // observe_points.go: the logger and observer
 	m.suffix = v.cookieSuffix
 	if opts.PublishableKey != "" {
 		m.suffix = CookieSuffix(opts.PublishableKey)
 	}
+	m.realm = orDefault(opts.Realm, DefaultRealm)
 	if m.resp.handler == nil {
-		m.resp.handler = DefaultErrorHandler(opts.Realm)
+		m.resp.handler = DefaultErrorHandler(m.realm)
 	}
 	if m.sessions != nil {
 		m.active = newActiveChecker(m, orDefault(opts.ActiveSessionTTL, DefaultActiveSessionTTL))
@@ -371,16 +375,23 @@ const lastVerifyVersion = "2025-03-12"
 func (o *MiddlewareOptions) check() error {
 	switch {
 	case o.Realm != "" && sanitizeQuoted(o.Realm) != o.Realm:
-		return fmt.Errorf("%w: Realm may hold only printable ASCII without '\"' or '\\'", ErrInvalidConfig)
+		return configError("%s may hold only printable ASCII without '\"' or '\\'", "Realm")
 	case o.InsecurePassPreflight && o.AuthenticatePreflight:
-		return fmt.Errorf("%w: InsecurePassPreflight and AuthenticatePreflight contradict each other", ErrInvalidConfig)
+		return configError("%s and %s contradict each other", "InsecurePassPreflight", "AuthenticatePreflight")
 	case o.OnlineFallback && o.SessionsClient == nil:
-		return fmt.Errorf("%w: OnlineFallback needs a SessionsClient", ErrInvalidConfig)
+		return configError("%s needs a %s", "OnlineFallback", "SessionsClient")
 	case o.ActiveSessionTTL < 0 || o.ActiveSessionTTL > maxActiveSessionTTL:
-		return fmt.Errorf("%w: ActiveSessionTTL must be within (0, %v]", ErrInvalidConfig, maxActiveSessionTTL)
-	case o.FallbackFailureThreshold < 0 || o.FallbackCoolOff < 0 || o.FallbackMaxConcurrent < 0 ||
-		o.FallbackBurst < 0 || !(o.FallbackCallsPerSecond >= 0):
-		return fmt.Errorf("%w: negative fallback setting", ErrInvalidConfig)
+		return configError("%s must be within (0, "+maxActiveSessionTTL.String()+"]", "ActiveSessionTTL")
+	case o.FallbackFailureThreshold < 0:
+		return configError("%s is negative", "FallbackFailureThreshold")
+	case o.FallbackCoolOff < 0:
+		return configError("%s is negative", "FallbackCoolOff")
+	case o.FallbackMaxConcurrent < 0:
+		return configError("%s is negative", "FallbackMaxConcurrent")
+	case o.FallbackBurst < 0:
+		return configError("%s is negative", "FallbackBurst")
+	case !(o.FallbackCallsPerSecond >= 0):
+		return configError("%s is negative or NaN", "FallbackCallsPerSecond")
 	}
 	return nil
 }
@@ -409,49 +420,29 @@ func mustMiddleware(v *Verifier, opts MiddlewareOptions) *Middleware {
 
 // Handler returns next wrapped in authentication. Its signature fits
 // routers' Use methods (chi's r.Use(m.Handler)). It panics if next is nil.
-// It is the net/http adapter over the transport-neutral decision (decide.go).
+// It is the net/http adapter of the transport-neutral decision
+// ([Middleware.AuthenticateRequest]).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	if next == nil {
 		panic("clerkauth: Middleware.Handler: nil next handler")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if m.skip != nil && m.skip(r) {
+		d := m.AuthenticateRequest(r)
+		switch d.disp {
+		case untouched:
 			next.ServeHTTP(w, r)
 			return
-		}
-		in := m.credentialsOf(r)
-		switch m.preflight(in) {
-		case preflightAnswer:
-			w.WriteHeader(http.StatusNoContent)
+		case refused:
+			d.SetHeaders(w.Header())
+			d.ServeHTTP(w, r)
 			return
-		case preflightPass:
-			next.ServeHTTP(w, r)
+		case preflightAnswered:
+			d.ServeHTTP(w, r)
 			return
 		}
-		addVary(w.Header())
-		st, err := m.decide(r.Context(), in)
-		m.setDebugHeaders(w, err)
-		if err != nil && !m.passesSignedOut(err) {
-			m.resp.fail(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(withAuthState(r.Context(), st)))
+		d.SetHeaders(w.Header())
+		next.ServeHTTP(w, r.WithContext(d.Context(r.Context())))
 	})
-}
-
-// credentialsOf reads r's credentials for decide. The lookups are lazy, so
-// a request pays only for what the decision reads.
-func (m *Middleware) credentialsOf(r *http.Request) credentials {
-	in := credentials{
-		authorization: r.Header.Values("Authorization"),
-		source:        (*httpRequest)(r),
-		method:        r.Method,
-		host:          r.Host,
-	}
-	if m.extractor != nil {
-		in.custom = func() (string, error) { return m.extractor(r) }
-	}
-	return in
 }
 
 // varyCredentials is the Vary value of every response the middleware
@@ -469,20 +460,6 @@ func addVary(h http.Header) {
 	h.Add("Vary", "Authorization, Cookie")
 }
 
-// setDebugHeaders sets the DebugHeaders of a response to a request decided
-// with err.
-func (m *Middleware) setDebugHeaders(w http.ResponseWriter, err error) {
-	if !m.debug {
-		return
-	}
-	status, reason := debugValues(err)
-	h := w.Header()
-	h.Set("X-Clerk-Auth-Status", status)
-	if reason != "" {
-		h.Set("X-Clerk-Auth-Reason", reason)
-	}
-}
-
 // verify verifies token networklessly, then online when that cannot decide
 // and the fallback is on.
 func (m *Middleware) verify(ctx context.Context, token string) (*Claims, error) {
@@ -490,7 +467,7 @@ func (m *Middleware) verify(ctx context.Context, token string) (*Claims, error) 
 	if err == nil || m.fallback == nil {
 		return c, err
 	}
-	return m.fallback.verify(ctx, token, err)
+	return m.fallback.verifyOnline(ctx, token, err) // fallback.verify, reported
 }
 
 // Revoke revokes the session at Clerk (POST /sessions/{id}/revoke) and

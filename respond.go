@@ -158,23 +158,36 @@ func DefaultErrorHandler(realm string) func(http.ResponseWriter, *http.Request, 
 func writeError(w http.ResponseWriter, realm string, err error) {
 	rep := renderError(realm, err)
 	h := w.Header()
-	rep.eachHeader(h.Set)
-	w.WriteHeader(rep.status)
-	_, _ = w.Write(rep.body)
+	rep.EachHeader(h.Set)
+	w.WriteHeader(rep.Status)
+	_, _ = w.Write(rep.Body)
 }
 
-// errorReply is the whole default answer to an error, computed without an
-// http.ResponseWriter so that adapters of any transport can send it.
-type errorReply struct {
-	status     int
+// ErrorReply is the whole default answer to an error (see
+// [DefaultErrorHandler]), computed without an http.ResponseWriter so that
+// a transport of any kind sends the same status, headers and body. The
+// headers every answer of the middleware carries (Vary, debug headers)
+// come from the [Decision] instead.
+type ErrorReply struct {
+	// Status is the HTTP status code.
+	Status int
+	// Body is the JSON body, newline-terminated.
+	Body []byte
+
 	challenge  string // WWW-Authenticate value, "" for none
 	retryAfter string // Retry-After value, "" for none
-	body       []byte // JSON, newline-terminated
 }
 
-// eachHeader calls set with every header of r, in the order the default
-// error handler sets them.
-func (r *errorReply) eachHeader(set func(key, value string)) {
+// EachHeader calls set with every header of r, in the order the default
+// error handler sets them: Cache-Control, Content-Type,
+// X-Content-Type-Options, and WWW-Authenticate and Retry-After when the
+// answer has them.
+//
+// A bare reply (no Body: the 204 of a CORS preflight) has no headers.
+func (r *ErrorReply) EachHeader(set func(key, value string)) {
+	if r.Body == nil {
+		return
+	}
 	set("Cache-Control", "no-store")
 	set("Content-Type", "application/json; charset=utf-8")
 	set("X-Content-Type-Options", "nosniff")
@@ -186,11 +199,22 @@ func (r *errorReply) eachHeader(set func(key, value string)) {
 	}
 }
 
+// RenderError returns the default answer to err with realm, as
+// DefaultErrorHandler(realm) writes it; realm "" means [DefaultRealm].
+// [Middleware.RenderError] uses the middleware's realm.
+func RenderError(realm string, err error) ErrorReply {
+	realm = sanitizeQuoted(realm)
+	if realm == "" {
+		realm = DefaultRealm
+	}
+	return renderError(realm, err)
+}
+
 // renderError computes the default answer to err: its status, headers and
 // body (see DefaultErrorHandler). realm must already be sanitized.
-func renderError(realm string, err error) errorReply {
+func renderError(realm string, err error) ErrorReply {
 	d := describe(err)
-	rep := errorReply{status: d.status}
+	rep := ErrorReply{Status: d.status}
 	if d.status == http.StatusUnauthorized || d.rfcError != "" {
 		rep.challenge = challenge(realm, d.rfcError, d.long)
 	}
@@ -198,7 +222,7 @@ func renderError(realm string, err error) errorReply {
 		rep.retryAfter = strconv.Itoa(int((d.retryAfter + time.Second - 1) / time.Second))
 	}
 	body, _ := json.Marshal(bodyOf(err, d))
-	rep.body = append(body, '\n')
+	rep.Body = append(body, '\n')
 	return rep
 }
 

@@ -56,6 +56,7 @@ type SessionsClient struct {
 	maxRetries int
 	now        func() time.Time
 	logger     *slog.Logger
+	obs        *observer // nil when nothing observes
 
 	// sleep waits between attempts; tests replace it to observe the waits.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -75,20 +76,21 @@ func (c *SessionsClient) pinnedTo(version string) *SessionsClient {
 // MaxRetries, UserAgent, Logger, Now and InsecureAllowHTTPWithLiveKeys, and
 // ignores the verification fields. APIURL must be https, or http to a
 // loopback host (for local test servers, and not with a live key). A
-// configuration it cannot use yields an error matching [ErrInvalidConfig].
+// configuration it cannot use yields a [*ConfigError] (matching
+// [ErrInvalidConfig]) naming the field.
 func NewSessionsClient(cfg Config) (*SessionsClient, error) {
 	if cfg.SecretKey == "" {
-		return nil, fmt.Errorf("%w: SecretKey is required by the sessions client", ErrInvalidConfig)
+		return nil, configError("%s is required by the sessions client", "SecretKey")
 	}
 	if err := cfg.checkHeaderValues(); err != nil {
-		return nil, err
+		return nil, cfg.attribute(err)
 	}
 	if err := cfg.checkTransport(); err != nil {
-		return nil, err
+		return nil, cfg.attribute(err)
 	}
 	base, err := parseAPIURL(orDefault(cfg.APIURL, DefaultAPIURL))
 	if err != nil {
-		return nil, err
+		return nil, cfg.attribute(err)
 	}
 	c := &SessionsClient{
 		baseURL:    base,
@@ -100,6 +102,7 @@ func NewSessionsClient(cfg Config) (*SessionsClient, error) {
 		maxRetries: httpx.Retries(cfg.MaxRetries, DefaultMaxRetries),
 		now:        cfg.Now,
 		logger:     cfg.Logger,
+		obs:        newObserver(cfg.Observer, cfg.Logger),
 		sleep:      httpx.Sleep,
 		jitter:     httpx.RandomJitter,
 	}

@@ -28,21 +28,23 @@ type Verifier struct {
 	cache        *tokenCache[*Claims] // nil when disabled
 	revocations  RevocationStore
 	maxLifetime  time.Duration
-	cookieSuffix string // of Config.PublishableKey, "" without one
+	cookieSuffix string    // of Config.PublishableKey, "" without one
+	obs          *observer // nil when nothing observes
 
 	machineCache *tokenCache[*MachineToken] // verified machine JWTs; nil when disabled
 	opaque       *opaqueVerifier            // machine_opaque.go
 }
 
-// NewVerifier returns a Verifier for cfg. It fails closed, with an error
-// matching ErrInvalidConfig, when cfg has no key source, a malformed
+// NewVerifier returns a Verifier for cfg. It fails closed, with a
+// [*ConfigError] (matching ErrInvalidConfig) naming the field, when cfg has
+// no key source, a malformed
 // publishable or PEM key, an invalid leeway, or no known issuer (unless
 // InsecureSkipIssuerCheck is set). It makes no network request: call
 // [Verifier.Warm] at start-up to fetch keys early.
 func NewVerifier(cfg Config) (*Verifier, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
-		return nil, err
+		return nil, cfg.attribute(err)
 	}
 	v := &Verifier{
 		parties:     slices.Clone(cfg.AuthorizedParties),
@@ -53,11 +55,12 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		now:         cfg.Now,
 		revocations: cfg.Revocations,
 		maxLifetime: cfg.MaxTokenLifetime,
+		obs:         cfg.obs,
 	}
 	steps := []func(*Config) error{v.setIssuers, v.setAlgorithms, v.setKeySources}
 	for _, step := range steps {
 		if err := step(&cfg); err != nil {
-			return nil, err
+			return nil, cfg.attribute(err)
 		}
 	}
 	if cfg.TokenCacheSize > 0 {
@@ -65,6 +68,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		v.machineCache = newTokenCache[*MachineToken](cfg.TokenCacheSize)
 	}
 	v.opaque = newOpaqueVerifier(&cfg)
+	v.obs.warnConfig(context.Background(), &cfg) // observe_points.go
 	return v, nil
 }
 
@@ -83,7 +87,7 @@ func (v *Verifier) setIssuers(cfg *Config) error {
 		}
 	}
 	if len(v.issuers) == 0 && !cfg.InsecureSkipIssuerCheck {
-		return fmt.Errorf("%w: no known issuer: set PublishableKey or Issuers (or InsecureSkipIssuerCheck)", ErrInvalidConfig)
+		return configError("no known issuer: set %s or %s (or %s)", "PublishableKey", "Issuers", "InsecureSkipIssuerCheck")
 	}
 	return nil
 }
@@ -95,7 +99,7 @@ func (v *Verifier) setAlgorithms(cfg *Config) error {
 	}
 	for _, a := range cfg.Algorithms {
 		if !slices.Contains(defaultAlgorithms, a) {
-			return fmt.Errorf("%w: algorithm %q is not allowed: only RS256, RS384 and RS512 are", ErrInvalidConfig, a)
+			return configError("%s: "+quoted(a)+" is not allowed: only RS256, RS384 and RS512 are", "Algorithms")
 		}
 	}
 	v.algs = slices.Clone(cfg.Algorithms)
@@ -106,7 +110,7 @@ func (v *Verifier) setKeySources(cfg *Config) error {
 	if cfg.JWTKey != "" {
 		pub, err := jose.ParsePEM(cfg.JWTKey)
 		if err != nil {
-			return fmt.Errorf("%w: JWTKey: %v", ErrInvalidConfig, err)
+			return configError("%s is not a usable PEM public key", "JWTKey").withCause(err)
 		}
 		v.staticKey = &verifyKey{kid: "pem", pub: pub}
 	}
@@ -117,7 +121,7 @@ func (v *Verifier) setKeySources(cfg *Config) error {
 		v.remote = newRemoteKeys(cfg, strings.TrimRight(cfg.APIURL, "/")+"/jwks", cfg.SecretKey)
 	}
 	if v.staticKey == nil && v.remote == nil {
-		return fmt.Errorf("%w: no key source: set JWTKey, SecretKey or JWKSURL", ErrInvalidConfig)
+		return configError("no key source: set %s, %s or %s", "JWTKey", "SecretKey", "JWKSURL")
 	}
 	return nil
 }
@@ -139,8 +143,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	now := v.now()
 	if e, ok := v.cached(token); ok && v.keyCurrent(e.key, now) { // tokencache.go
+		v.obs.cacheLookup(ctx, true) // observer.go
 		return v.recheck(ctx, e.claims, now)
 	}
+	v.obs.cacheLookup(ctx, false)
 	t, err := v.parse(token) // parse.go: size, shape, header, claim syntax
 	if err != nil {
 		return nil, err
@@ -173,7 +179,7 @@ func (v *Verifier) MarkRevoked(ctx context.Context, sessionID string) error {
 	if sessionID == "" {
 		return fmt.Errorf("%w: empty session ID", ErrInvalidConfig)
 	}
-	return v.revocations.Revoke(ctx, sessionID, v.revokedUntil())
+	return v.obs.revocationResult(ctx, opRevoke, v.revocations.Revoke(ctx, sessionID, v.revokedUntil()))
 }
 
 // revokedUntil is how long a revocation recorded now must be kept.

@@ -156,9 +156,14 @@ func runM2MToken(ctx context.Context, e env, args []string) int {
 const m2mListUsage = `Usage: clerkauth m2m list --subject MACHINE_ID [flags]
 
 Lists the machine's opaque M2M tokens, newest first, without their secrets,
-as {"m2m_tokens":[...],"total_count":N}. A machine may list only its own
-tokens: --subject is its machine ID (mch_…). JWT tokens are not stored by
-Clerk and never listed.
+as {"m2m_tokens":[...],"total_count":N}. JWT tokens are not stored by Clerk
+and never listed.
+
+--subject is required: Clerk's API (GET /m2m_tokens) lists tokens by machine
+ID and cannot tell it from the key. Pass the ID (mch_…) of the machine whose
+secret key you use; a machine may list only its own tokens. The ID is the
+"subject" of every token 'clerkauth m2m token' prints, and GET /machines
+(with the instance secret key) lists it.
 `
 
 func runM2MList(ctx context.Context, e env, args []string) int {
@@ -167,7 +172,7 @@ func runM2MList(ctx context.Context, e env, args []string) int {
 	var p clerkauth.ListM2MTokensParams
 	fs := newFlagSet(e, "clerkauth "+cmd, m2mListUsage)
 	f.register(fs)
-	fs.StringVar(&p.Subject, "subject", "", "the machine's `ID` (mch_…); required")
+	fs.StringVar(&p.Subject, "subject", "", "the `ID` (mch_…) of the machine whose key is used; required")
 	fs.BoolVar(&p.Revoked, "revoked", false, "list revoked tokens")
 	fs.BoolVar(&p.Expired, "expired", false, "list expired tokens")
 	fs.IntVar(&p.Limit, "limit", 0, "page size, 1 to 100 (`n`; 0: the API's default, 10)")
@@ -179,8 +184,8 @@ func runM2MList(ctx context.Context, e env, args []string) int {
 	if len(pos) != 0 {
 		return fs.usageError("unexpected argument %q", pos[0])
 	}
-	if p.Subject == "" {
-		return fs.usageError("--subject is required")
+	if msg := checkListSubject(p.Subject); msg != "" {
+		return fs.usageError("%s", msg)
 	}
 	client, code, ok := newM2MClient(e, cmd, &f)
 	if !ok {
@@ -192,6 +197,22 @@ func runM2MList(ctx context.Context, e env, args []string) int {
 	}
 	writeJSON(e.stdout, list)
 	return exitOK
+}
+
+// checkListSubject explains what --subject must hold, or returns "".
+// Clerk requires it (the key alone does not name its machine), so the
+// message says exactly what to pass and where to find it.
+func checkListSubject(subject string) string {
+	const want = "the ID (mch_…) of the machine whose secret key is used, " +
+		"the \"subject\" of the tokens 'clerkauth m2m token' prints"
+	switch {
+	case subject == "":
+		return "--subject is required (Clerk lists M2M tokens by machine ID and cannot tell the machine from its key): pass " + want
+	case !strings.HasPrefix(subject, "mch_"):
+		// Redacted: a secret key passed here by mistake is not echoed.
+		return fmt.Sprintf("--subject %q is not a machine ID: pass %s", clerkauth.Redact(subject), want)
+	}
+	return ""
 }
 
 const m2mRevokeUsage = `Usage: clerkauth m2m revoke [flags] TOKEN_ID

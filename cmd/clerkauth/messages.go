@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -14,12 +13,9 @@ import (
 )
 
 // cliNames maps the clerkauth.Config fields that the library's
-// configuration errors name to what a user of this command sets: the flag
-// and, where there is one, the environment variable.
-//
-// It is a string mapping until the library's configuration errors carry
-// the field as a typed value; TestCLINamesCoverConfigErrors keeps it in step
-// with the messages the library produces.
+// configuration errors (*clerkauth.ConfigError) name to what a user of this
+// command sets: the flag and, where there is one, the environment variable.
+// TestCLINamesAreReal checks that each flag, variable and field exists.
 var cliNames = map[string]string{
 	"SecretKey":               "--secret-key (CLERK_SECRET_KEY)",
 	"PublishableKey":          "--publishable-key (CLERK_PUBLISHABLE_KEY)",
@@ -32,10 +28,8 @@ var cliNames = map[string]string{
 	"Audience":                "--audience",
 	"InsecureSkipIssuerCheck": "--insecure-skip-issuer-check",
 	"MaxRetries":              "--max-retries",
+	"Leeway":                  "--leeway",
 }
-
-// configField matches the Config field names of cliNames as whole words.
-var configField = regexp.MustCompile(`\b(SecretKey|PublishableKey|JWTKey|JWKSURL|APIURL|APIVersion|AuthorizedParties|Issuers|Audience|InsecureSkipIssuerCheck|MaxRetries)\b`)
 
 // libPrefix starts every message of the library; the command prefixes its
 // own ("clerkauth verify: "), so the library's is dropped.
@@ -45,11 +39,30 @@ const libPrefix = "clerkauth: "
 // library's "clerkauth: " prefixes and, for a configuration error, naming
 // flags and environment variables rather than Config fields.
 func errText(err error) string {
-	msg := strings.ReplaceAll(err.Error(), libPrefix, "")
-	if errors.Is(err, clerkauth.ErrInvalidConfig) {
-		msg = configField.ReplaceAllStringFunc(msg, func(f string) string { return cliNames[f] })
+	msg := err.Error()
+	var ce *clerkauth.ConfigError
+	if errors.As(err, &ce) {
+		msg = strings.Replace(msg, ce.Error(), configErrText(ce), 1)
+	}
+	return strings.ReplaceAll(msg, libPrefix, "")
+}
+
+// configErrText is ce's message with the fields named by their flags.
+func configErrText(ce *clerkauth.ConfigError) string {
+	msg := clerkauth.ErrInvalidConfig.Error() + ": " + ce.Describe(cliName)
+	if ce.Err != nil {
+		msg += ": " + ce.Err.Error()
 	}
 	return msg
+}
+
+// cliName returns the flag (and variable) of a Config field, or the field
+// itself for those the command has no flag for.
+func cliName(field string) string {
+	if n, ok := cliNames[field]; ok {
+		return n
+	}
+	return field
 }
 
 // progressDelay is how long an operation runs before a progress note.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -46,6 +47,8 @@ func TestErrText(t *testing.T) {
 	_, noSource := clerkauth.NewVerifier(clerkauth.Config{PublishableKey: testPK})
 	_, noIssuer := clerkauth.NewVerifier(clerkauth.Config{SecretKey: "sk_test_x"})
 	_, noSecret := clerkauth.NewSessionsClient(clerkauth.Config{})
+	_, badLeeway := clerkauth.NewVerifier(clerkauth.Config{PublishableKey: testPK, SecretKey: "sk_test_x", Leeway: -time.Second})
+	_, badAlg := clerkauth.NewVerifier(clerkauth.Config{PublishableKey: testPK, SecretKey: "sk_test_x", Algorithms: []string{"HS256"}})
 	_, httpAPI := clerkauth.NewSessionsClient(clerkauth.Config{SecretKey: "sk_test_x", APIURL: "http://api.example.com/v1"})
 	tests := []struct {
 		name string
@@ -58,6 +61,9 @@ func TestErrText(t *testing.T) {
 		{"plain http API", httpAPI, "invalid configuration: --api-url (CLERK_API_URL) must use https (http only to a loopback host)"},
 		{"not a configuration error: names kept", fmt.Errorf("clerkauth: SecretKey rejected: %w", clerkauth.ErrKeysUnavailable), "SecretKey rejected: signing keys unavailable"},
 		{"a name inside a word is no name", fmt.Errorf("%w: MySecretKeys", clerkauth.ErrInvalidConfig), "invalid configuration: MySecretKeys"},
+		{"wrapped configuration error", fmt.Errorf("loading: %w", noSecret), "loading: invalid configuration: --secret-key (CLERK_SECRET_KEY) is required by the sessions client"},
+		{"a field with a flag only", badLeeway, "invalid configuration: --leeway is negative: -1s"},
+		{"a field without a flag", badAlg, `invalid configuration: Algorithms: "HS256" is not allowed: only RS256, RS384 and RS512 are`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,7 +89,8 @@ func TestCLINamesAreReal(t *testing.T) {
 		if v := envName.FindString(names); v != "" {
 			assert.True(t, slices.Contains(clerkEnv(), v), "%s: ConfigFromEnv does not read %s", field, v)
 		}
-		assert.True(t, configField.MatchString(field), "%s is in cliNames but not in configField", field)
+		_, ok := reflect.TypeFor[clerkauth.Config]().FieldByName(field)
+		assert.True(t, ok, "%s is in cliNames but not a Config field", field)
 	}
 }
 

@@ -151,7 +151,7 @@ func TestVerifyUsageAndConfigurationErrors(t *testing.T) {
 		{"unknown flag", true, "", []string{"verify", "--nope", token}, "flag provided but not defined"},
 		{"no key source", false, "", []string{"verify", "--publishable-key", srv.PublishableKey(), token}, "no key source"},
 		{"no issuer", false, "", []string{"verify", "--jwt-key", srv.PublicKeyPEM(), token}, "no known issuer"},
-		{"bad publishable key", true, "", []string{"verify", "--publishable-key", "pk_nope", token}, "publishable key"},
+		{"bad publishable key", true, "", []string{"verify", "--publishable-key", "pk_nope", token}, "--publishable-key (CLERK_PUBLISHABLE_KEY) must start with pk_test_ or pk_live_"},
 		{"http API URL off loopback", true, "", []string{"verify", "--api-url", "http://api.example/v1", token}, "--api-url (CLERK_API_URL) must use https"},
 		{"missing PEM file", true, "", []string{"verify", "--jwt-key", "@/nonexistent/key.pem", token}, "reading"},
 	}

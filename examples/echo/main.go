@@ -1,5 +1,5 @@
-// Command echo is an echo server guarded by clerkauth, through echo's own
-// echo.WrapMiddleware.
+// Command echo is an echo server guarded by clerkauth through its echo
+// adapter, clerkecho.
 //
 //	cd examples && go run ./echo
 //
@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/clerkauth/clerkauth"
+	"github.com/clerkauth/clerkauth/clerkecho"
 	"github.com/clerkauth/clerkauth/examples/internal/demo"
 )
 
@@ -130,10 +131,10 @@ func newApp(cfg clerkauth.Config, logger *slog.Logger) (http.Handler, func(), er
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Recover())
 	e.GET("/public", public)
-	api := e.Group("/api", echo.WrapMiddleware(m.Handler)) // every /api route needs a valid session token
+	api := e.Group("/api", clerkecho.Middleware(m)) // every /api route needs a valid session token
 	api.GET("/me", me)
-	api.GET("/invoices", invoices, echo.WrapMiddleware(clerkauth.RequirePermission("org:invoices:read")))
-	api.GET("/admin", admin, echo.WrapMiddleware(clerkauth.RequireRole("org:admin")))
+	api.GET("/invoices", invoices, clerkecho.RequirePermission("org:invoices:read"))
+	api.GET("/admin", admin, clerkecho.RequireRole("org:admin"))
 	return e, cleanup, nil
 }
 
@@ -142,17 +143,17 @@ func public(c echo.Context) error {
 }
 
 func me(c echo.Context) error {
-	claims, _ := clerkauth.SessionFromContext(c.Request().Context()) // set: m.Handler let the request in
+	claims, _ := clerkecho.Session(c) // set: clerkecho.Middleware let the request in
 	return c.JSON(http.StatusOK, profileOf(claims))
 }
 
 func invoices(c echo.Context) error {
-	claims, _ := clerkauth.SessionFromContext(c.Request().Context())
+	claims, _ := clerkecho.Session(c)
 	return c.JSON(http.StatusOK, map[string]any{"org_id": claims.Org.ID, "invoices": []string{"INV-001", "INV-002"}})
 }
 
 func admin(c echo.Context) error {
-	claims, _ := clerkauth.SessionFromContext(c.Request().Context())
+	claims, _ := clerkecho.Session(c)
 	return c.JSON(http.StatusOK, map[string]string{"message": "welcome, admin", "user_id": claims.UserID})
 }
 

@@ -1,5 +1,5 @@
-// Command gin is a gin server guarded by clerkauth, through a small adapter
-// from net/http middleware to gin middleware (ginAuth).
+// Command gin is a gin server guarded by clerkauth through its gin adapter,
+// clerkgin.
 //
 //	cd examples && go run ./gin
 //
@@ -22,6 +22,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/clerkauth/clerkauth"
+	"github.com/clerkauth/clerkauth/clerkgin"
 	"github.com/clerkauth/clerkauth/examples/internal/demo"
 )
 
@@ -133,55 +134,33 @@ func newApp(cfg clerkauth.Config, logger *slog.Logger) (http.Handler, func(), er
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.GET("/public", public)
-	api := r.Group("/api", ginAuth(m.Handler)) // every /api route needs a valid session token
+	api := r.Group("/api", clerkgin.Middleware(m)) // every /api route needs a valid session token
 	api.GET("/me", me)
-	api.GET("/invoices", ginAuth(clerkauth.RequirePermission("org:invoices:read")), invoices)
-	api.GET("/admin", ginAuth(clerkauth.RequireRole("org:admin")), admin)
+	api.GET("/invoices", clerkgin.RequirePermission("org:invoices:read"), invoices)
+	api.GET("/admin", clerkgin.RequireRole("org:admin"), admin)
 	api.POST("/logout", logout(m, logger))
 	return r, cleanup, nil
-}
-
-// ginAuth adapts a net/http middleware, such as m.Handler or a clerkauth
-// guard, to gin. When the middleware calls its next handler, the gin chain
-// goes on with the request it passed (whose context holds the session);
-// when it answers the request itself (401, 403, …), the chain is aborted,
-// so the route's handler never runs. The rest of the chain runs inside the
-// middleware's next handler, once: gin's own loop then finds it done.
-//
-// It suits middleware that calls next synchronously with the
-// ResponseWriter it was given, as clerkauth's do.
-func ginAuth(mw func(http.Handler) http.Handler) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		passed := false
-		mw(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-			passed = true
-			c.Request = r
-			c.Next()
-		})).ServeHTTP(c.Writer, c.Request)
-		if !passed {
-			c.Abort()
-		}
-	}
 }
 
 func public(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"message": "hello, anyone"})
 }
 
-// me reads the session from the request's context: gin's own Context does
-// not see it (unless the engine's ContextWithFallback is set).
+// me reads the session: clerkgin.Session(c), or
+// clerkauth.SessionFromContext(c), which clerkgin makes work on a
+// *gin.Context too.
 func me(c *gin.Context) {
-	claims, _ := clerkauth.SessionFromContext(c.Request.Context()) // set: ginAuth(m.Handler) let the request in
+	claims, _ := clerkgin.Session(c) // set: clerkgin.Middleware let the request in
 	c.JSON(http.StatusOK, profileOf(claims))
 }
 
 func invoices(c *gin.Context) {
-	claims, _ := clerkauth.SessionFromContext(c.Request.Context())
+	claims, _ := clerkgin.Session(c)
 	c.JSON(http.StatusOK, gin.H{"org_id": claims.Org.ID, "invoices": []string{"INV-001", "INV-002"}})
 }
 
 func admin(c *gin.Context) {
-	claims, _ := clerkauth.SessionFromContext(c.Request.Context())
+	claims, _ := clerkauth.SessionFromContext(c)
 	c.JSON(http.StatusOK, gin.H{"message": "welcome, admin", "user_id": claims.UserID})
 }
 
@@ -189,9 +168,8 @@ func admin(c *gin.Context) {
 // token just used is refused from now on, though it has not expired.
 func logout(m *clerkauth.Middleware, logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		ctx := c.Request.Context()
-		claims, _ := clerkauth.SessionFromContext(ctx)
-		if err := m.Revoke(ctx, claims.SessionID); err != nil {
+		claims, _ := clerkgin.Session(c)
+		if err := m.Revoke(c.Request.Context(), claims.SessionID); err != nil {
 			logger.Error("logout", "session", claims.SessionID, "err", err)
 			c.JSON(http.StatusBadGateway, gin.H{"error": "logout incomplete, try again"})
 			return

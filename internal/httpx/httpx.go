@@ -197,24 +197,46 @@ func DrainAndClose(body io.ReadCloser) {
 // ParseServiceURL checks a URL of Clerk's that keys or secrets travel to or
 // from: absolute, https (http only to a loopback host, for clerktest), with
 // no user info, query or fragment. It returns it without a trailing slash;
-// errors match ErrInvalidConfig and name field.
+// errors are *FieldError naming field, matching ErrInvalidConfig.
 func ParseServiceURL(field, raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s: %w", ErrInvalidConfig, field, err)
+		return "", &FieldError{Field: field, Problem: "is not a URL", Err: err}
 	}
 	switch {
 	case u.Host == "" || u.Opaque != "":
-		return "", fmt.Errorf("%w: %s must be an absolute URL", ErrInvalidConfig, field)
+		return "", &FieldError{Field: field, Problem: "must be an absolute URL"}
 	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return "", fmt.Errorf("%w: %s must not hold user info, a query or a fragment", ErrInvalidConfig, field)
+		return "", &FieldError{Field: field, Problem: "must not hold user info, a query or a fragment"}
 	case u.Scheme == "https":
 	case u.Scheme == "http" && IsLoopbackHost(u.Hostname()):
 	default:
-		return "", fmt.Errorf("%w: %s must use https (http only to a loopback host)", ErrInvalidConfig, field)
+		return "", &FieldError{Field: field, Problem: "must use https (http only to a loopback host)"}
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }
+
+// FieldError is an invalid configuration field: "<Field> <Problem>". It
+// matches ErrInvalidConfig; the root package turns it into its exported
+// ConfigError.
+type FieldError struct {
+	Field, Problem string
+	Err            error
+}
+
+func (e *FieldError) Error() string {
+	msg := ErrInvalidConfig.Error() + ": " + e.Field + " " + e.Problem
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrInvalidConfig.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalidConfig }
 
 // IsLoopbackHost reports whether host is "localhost" or a loopback IP.
 func IsLoopbackHost(host string) bool {

@@ -1,38 +1,28 @@
-// Command m2m-caller is a service that calls an internal API as a Clerk
-// machine: every request carries an M2M token, created with the machine's
-// secret key and renewed before it expires.
-//
-//	CLERK_MACHINE_SECRET_KEY=ak_… BILLING_URL=https://billing.internal go run ./m2m-caller
-//
-// It fetches $BILLING_URL/invoices once and prints the answer.
 package main
+
+// The calling side: a service that calls the billing API as the machine
+// whose secret key it holds. Every request carries an M2M token, created
+// with that key and renewed before it expires.
 
 import (
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/clerkauth/clerkauth"
 )
 
-func main() {
-	if err := run(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "m2m-caller:", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context) error {
-	billing := os.Getenv("BILLING_URL")
-	client, closeClient, err := newBillingClient(clerkauth.M2MConfigFromEnv(), billing)
+// call fetches billingURL/invoices once, as the machine of
+// CLERK_MACHINE_SECRET_KEY, and prints the answer.
+func call(ctx context.Context, billingURL string) error {
+	client, closeClient, err := newBillingClient(clerkauth.M2MConfigFromEnv(), billingURL)
 	if err != nil {
 		return err
 	}
 	defer closeClient()
-	body, err := fetch(ctx, client, billing+"/invoices")
+	body, err := fetch(ctx, client, billingURL+"/invoices")
 	if err != nil {
 		return err
 	}
@@ -41,8 +31,9 @@ func run(ctx context.Context) error {
 }
 
 // newBillingClient returns an HTTP client that sends M2M tokens of the
-// machine cfg names to billingURL, and only there. The returned func
-// stops the token source.
+// machine cfg names to billingURL, and only there: a redirect to another
+// host is followed without the token. The returned func stops the token
+// source.
 func newBillingClient(cfg clerkauth.M2MConfig, billingURL string) (*http.Client, func(), error) {
 	src, err := clerkauth.NewM2MTokenSource(cfg)
 	if err != nil {
@@ -78,6 +69,7 @@ func fetch(ctx context.Context, client *http.Client, url string) (string, error)
 	return string(body), nil
 }
 
+// statusError is a non-200 answer of the billing API.
 type statusError struct{ code int }
 
 func (e *statusError) Error() string { return fmt.Sprintf("billing answered %d", e.code) }

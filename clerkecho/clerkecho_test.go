@@ -1,0 +1,145 @@
+package clerkecho_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/clerkauth/clerkauth"
+	"github.com/clerkauth/clerkauth/clerkecho"
+	"github.com/clerkauth/clerkauth/clerktest"
+	"github.com/clerkauth/clerkauth/internal/conformance"
+)
+
+// mount builds the conformance app on echo, reading the session with
+// clerkecho.Session.
+func mount(_ *testing.T, m *clerkauth.Middleware) conformance.Driver {
+	e := echo.New()
+	handler := func(c echo.Context) error {
+		claims, ok := clerkecho.Session(c)
+		return c.String(http.StatusOK, conformance.Body(claims, ok))
+	}
+	g := e.Group("", clerkecho.Middleware(m))
+	g.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, conformance.PrivatePath, handler)
+	g.GET(conformance.AdminPath, handler, clerkecho.RequirePermission(conformance.Permission))
+	return conformance.Serve(e)
+}
+
+func TestConformance(t *testing.T) {
+	conformance.Run(t, mount)
+}
+
+type fixture struct {
+	srv   *clerktest.Server
+	v     *clerkauth.Verifier
+	token string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	srv := clerktest.NewServer(clerktest.Config{})
+	t.Cleanup(srv.Close)
+	v, err := clerkauth.NewVerifier(clerkauth.Config{
+		PublishableKey: srv.PublishableKey(), JWKSURL: srv.JWKSURL(), HTTPClient: srv.Client(), Now: srv.Clock().Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = v.Close() })
+	sess := srv.CreateSession(clerktest.SessionParams{UserID: "user_echo"})
+	return &fixture{srv: srv, v: v, token: srv.MustToken(sess.ID, clerktest.WithLifetime(time.Hour))}
+}
+
+func (f *fixture) middleware(t *testing.T, opts clerkauth.MiddlewareOptions) *clerkauth.Middleware {
+	m, err := clerkauth.NewMiddleware(f.v, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
+func serve(e *echo.Echo, path, token string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestAccessors checks Session, Token and the request's context on a
+// signed-in request, and false without a session.
+func TestAccessors(t *testing.T) {
+	f := newFixture(t)
+	e := echo.New()
+	check := func(c echo.Context) error {
+		claims, ok := clerkecho.Session(c)
+		tok, tokOK := clerkecho.Token(c)
+		fromReq, reqOK := clerkauth.SessionFromContext(c.Request().Context())
+		if !ok {
+			if tokOK || reqOK {
+				return c.String(500, "half signed in")
+			}
+			return c.String(200, "signed-out")
+		}
+		if tok != f.token || !reqOK || fromReq != claims {
+			return c.String(500, "accessors disagree")
+		}
+		return c.String(200, claims.UserID)
+	}
+	e.GET("/private", check, clerkecho.RequireSession(f.v))
+	e.GET("/optional", check, clerkecho.Middleware(f.middleware(t, clerkauth.MiddlewareOptions{Optional: true})))
+	e.GET("/bare", check)
+	for _, tc := range []struct{ path, token, want string }{
+		{"/private", f.token, "user_echo"},
+		{"/optional", "", "signed-out"},
+		{"/bare", f.token, "signed-out"},
+	} {
+		rec := serve(e, tc.path, tc.token)
+		if rec.Code != 200 || rec.Body.String() != tc.want {
+			t.Errorf("%s: %d %q; want %q", tc.path, rec.Code, rec.Body, tc.want)
+		}
+	}
+}
+
+// TestEchoErrorHandler checks that refusals go through the Middleware's
+// ErrorHandler, not echo's HTTPErrorHandler, and stop the chain.
+func TestEchoErrorHandler(t *testing.T) {
+	f := newFixture(t)
+	var seen []error
+	m := f.middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+		seen = append(seen, err)
+		w.WriteHeader(http.StatusTeapot)
+	}})
+	e := echo.New()
+	e.HTTPErrorHandler = func(err error, c echo.Context) { t.Errorf("echo's error handler called with %v", err) }
+	reached := false
+	h := func(echo.Context) error { reached = true; return nil }
+	e.GET("/guarded", h, clerkecho.Middleware(m), clerkecho.RequireRole("admin"))
+	e.GET("/private", h, clerkecho.Middleware(m))
+	if rec := serve(e, "/guarded", f.token); rec.Code != http.StatusTeapot {
+		t.Errorf("guard: %d", rec.Code)
+	}
+	if rec := serve(e, "/private", ""); rec.Code != http.StatusTeapot {
+		t.Errorf("middleware: %d", rec.Code)
+	}
+	if reached || len(seen) != 2 {
+		t.Errorf("reached %v, ErrorHandler saw %v", reached, seen)
+	}
+}
+
+// TestGuardWithoutMiddleware checks that a guard alone refuses, with the
+// default answer.
+func TestGuardWithoutMiddleware(t *testing.T) {
+	e := echo.New()
+	e.GET("/", func(c echo.Context) error { return c.String(200, "reached") }, clerkecho.RequirePlan("o:pro"))
+	rec := serve(e, "/", "")
+	if rec.Code != http.StatusUnauthorized || rec.Header().Get("WWW-Authenticate") != `Bearer realm="api"` {
+		t.Errorf("%d %q %q", rec.Code, rec.Header().Get("WWW-Authenticate"), rec.Body)
+	}
+}
