@@ -88,6 +88,9 @@ type M2MConfig struct {
 	// this much life left instead of minting one (min_remaining_ttl_seconds),
 	// which pools tokens across processes. It must be longer than the
 	// refresh margin and shorter than Lifetime. Default 0: not sent.
+	// Since a pooled token may have been created long before, a source
+	// counts only MinRemainingTTL of each token's life, and so asks Clerk
+	// again every MinRemainingTTL minus the refresh margin.
 	MinRemainingTTL time.Duration
 
 	// HTTPClient is used for every request to Clerk. Default a client with

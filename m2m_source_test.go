@@ -384,3 +384,33 @@ func TestM2MTokenString(t *testing.T) {
 	assert.Equal(t, "<nil>", none.String())
 	assert.True(t, errors.Is(noM2MToken(ErrUnauthorized), ErrM2MTokenUnavailable))
 }
+
+// TestM2MTokenSourcePooledTokenExpiresOnTime: with MinRemainingTTL, Clerk
+// may hand back a token another process created earlier, with less life
+// left than its lifetime. The source must not count the whole lifetime
+// from its own request: it would hand the token out after Clerk expired it.
+func TestM2MTokenSourcePooledTokenExpiresOnTime(t *testing.T) {
+	e := newM2MEnv(t)
+	cfg := e.config()
+	cfg.Format, cfg.Lifetime, cfg.MinRemainingTTL = M2MFormatOpaque, 10*time.Minute, 5*time.Minute
+	a := e.source(t, cfg)
+	first, err := a.Token(bg())
+	require.NoError(t, err)
+
+	e.clerk.Clock().Advance(4 * time.Minute)
+	b := e.source(t, cfg)
+	pooled, err := b.Token(bg())
+	require.NoError(t, err)
+	require.Equal(t, first.Token, pooled.Token, "Clerk hands back the pooled token, 6 min left")
+
+	for range 13 { // 6.5 min, in 30 s steps: past the pooled token's expiration
+		e.clerk.Clock().Advance(30 * time.Second)
+		tok, err := b.Token(bg())
+		require.NoError(t, err)
+		if !assert.True(t, e.verifiesAtClerk(t, tok.Token), "at %v the source hands out a token Clerk refuses",
+			e.clerk.Clock().Now().Sub(time.Unix(1_800_000_000, 0))) {
+			return
+		}
+		require.Eventually(t, func() bool { return idle(b) }, 5*time.Second, time.Millisecond)
+	}
+}
