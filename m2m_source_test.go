@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -413,4 +416,28 @@ func TestM2MTokenSourcePooledTokenExpiresOnTime(t *testing.T) {
 		}
 		require.Eventually(t, func() bool { return idle(b) }, 5*time.Second, time.Millisecond)
 	}
+}
+
+// TestM2MTokenCreatedWithoutCreatedAt: a created token's life is counted
+// as expiration - created_at; an answer without created_at would make
+// that decades, and the source would hand the token out long after it
+// expired. Such an answer is refused as unexpected.
+func TestM2MTokenCreatedWithoutCreatedAt(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"object":"machine_to_machine_token","id":"mt_1","token":"mt_secret0123456789",`+
+			`"subject":"mch_1","scopes":[],"claims":null,"revoked":false,"revocation_reason":null,"expired":false,`+
+			`"expiration":`+strconv.FormatInt(now.Add(time.Hour).UnixMilli(), 10)+`,"last_used_at":null,"updated_at":0}`)
+	}))
+	t.Cleanup(srv.Close)
+	s, err := NewM2MTokenSource(M2MConfig{
+		MachineSecretKey: "ak_0123456789abcdef", APIURL: srv.URL, MaxRetries: -1,
+		Now: func() time.Time { return now },
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	_, err = s.Token(bg())
+	require.ErrorIs(t, err, ErrM2MTokenUnavailable)
+	assert.ErrorIs(t, err, ErrUnexpectedResponse)
 }
