@@ -202,9 +202,11 @@ type Config struct {
 	// DefaultTokenCacheSize; a negative value disables the cache.
 	TokenCacheSize int
 
-	// MaxTokenLifetime is the longest token lifetime accepted: a token
-	// whose exp - iat exceeds it is refused with reason
-	// token-lifetime-exceeded, and a token without iat is refused too. A
+	// MaxTokenLifetime is the longest session token lifetime accepted: a
+	// token whose exp - iat exceeds it is refused with reason
+	// token-lifetime-exceeded, and a token without iat is refused too.
+	// Machine JWTs (M2M, OAuth: a day by default), which no session
+	// revocation concerns, are not bounded by it. A
 	// revocation recorded by [Verifier.MarkRevoked] is kept this long plus
 	// twice the leeway, so it outlives every token of the session. Set it
 	// to the longest lifetime the instance issues (session tokens, JWT
