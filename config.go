@@ -100,9 +100,10 @@ type Config struct {
 	// verify endpoints for opaque machine tokens (a token bucket): at most
 	// Burst + Rate·t calls in any t, whatever callers send. A token that
 	// would need a call beyond it is answered 503 with Retry-After; cached
-	// tokens are unaffected. Defaults: 5/s and 20 for a development secret
-	// key (sk_test_), 50/s and 200 otherwise, half of Clerk's rate limit,
-	// which all Backend API calls of the instance share.
+	// tokens are unaffected. Defaults: 5/s and 20 for a development
+	// instance (an sk_test_ secret key or a pk_test_ publishable key),
+	// 50/s and 200 otherwise, half of Clerk's rate limit, which all
+	// Backend API calls of the instance share.
 	MachineVerifyRate  float64
 	MachineVerifyBurst int
 
