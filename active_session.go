@@ -59,7 +59,7 @@ func (m *Middleware) RequireActiveSession(next http.Handler) http.Handler {
 			m.resp.fail(w, r, verr(ReasonTokenMissing, "no session"))
 			return
 		}
-		if err := m.active.check(r.Context(), st.claims); err != nil {
+		if err := m.checkActive(r.Context(), st.claims); err != nil { // m.active.check, reported
 			m.resp.fail(w, r, err)
 			return
 		}

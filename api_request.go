@@ -28,6 +28,7 @@ type apiRequest struct {
 // outcome is the result of one attempt.
 type outcome struct {
 	body      []byte    // the answer of a successful attempt
+	status    int       // its status
 	apiErr    *APIError // an unsuccessful answer
 	err       error     // a failure without an answer
 	retryable bool      // err may pass when the request is repeated
@@ -37,7 +38,7 @@ type outcome struct {
 // the successful answer to decode.
 func (c *SessionsClient) do(ctx context.Context, r apiRequest, decode func([]byte) error) error {
 	for attempt := 0; ; attempt++ {
-		o := c.attempt(ctx, r)
+		o := c.observedAttempt(ctx, r, attempt) // c.attempt, reported
 		if o.apiErr == nil && o.err == nil {
 			if err := decode(o.body); err != nil {
 				return fmt.Errorf("%w: %s: %w", ErrUnexpectedResponse, r.op, err)
@@ -123,7 +124,7 @@ func (c *SessionsClient) attemptOnce(ctx context.Context, r apiRequest) outcome 
 			retry := !errors.Is(err, httpx.ErrTooLarge) && httpx.RetryableTransportError(ctx, err)
 			return outcome{err: fmt.Errorf("read answer: %w", err), retryable: retry}
 		}
-		return outcome{body: body}
+		return outcome{body: body, status: resp.StatusCode}
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody)) // a partial body still helps
 	return outcome{apiErr: newAPIError(r.op, resp, body, c.now())}

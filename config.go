@@ -100,10 +100,14 @@ type Config struct {
 	// verify endpoints for opaque machine tokens (a token bucket): at most
 	// Burst + Rate·t calls in any t, whatever callers send. A token that
 	// would need a call beyond it is answered 503 with Retry-After; cached
-	// tokens are unaffected. Defaults: 5/s and 20 for a development
-	// instance (an sk_test_ secret key or a pk_test_ publishable key),
-	// 50/s and 200 otherwise, half of Clerk's rate limit, which all
-	// Backend API calls of the instance share.
+	// tokens are unaffected. A quarter of the burst (at least one call) is
+	// kept for tokens Clerk confirmed before whose cache entry expired, and
+	// refills go to it first: unknown tokens spend at most
+	// Burst − Burst/4 + Rate·t, and a flood of them cannot keep known
+	// callers from being confirmed again. Defaults: 5/s and 20 for a
+	// development instance (an sk_test_ secret key or a pk_test_
+	// publishable key), 50/s and 200 otherwise, half of Clerk's rate
+	// limit, which all Backend API calls of the instance share.
 	MachineVerifyRate  float64
 	MachineVerifyBurst int
 
@@ -250,12 +254,23 @@ type Config struct {
 	// UserAgent is appended to clerkauth's own User-Agent.
 	UserAgent string
 
-	// Logger receives rare operational events (stale keys served, fallback
-	// disabled). It never receives tokens or secrets. Default: no logging.
+	// Logger receives operational events once per transition (keys loaded,
+	// stale or unavailable, Clerk rate limiting, the revocation store
+	// failing, a breaker opening, configuration warnings) at Info, Warn or
+	// Error, and per-request decisions at Debug; see the README's
+	// "Operating clerkauth" for the messages and attributes. It never
+	// receives tokens or secrets. Default: no logging.
 	Logger *slog.Logger
+
+	// Observer receives events for metrics and traces (see [Observer]; the
+	// otelclerkauth module provides one for OpenTelemetry). A Middleware
+	// reports to its Verifier's Observer. Default: none, at no cost.
+	Observer Observer
 
 	// Now returns the current time. Default time.Now. Tests inject a clock.
 	Now func() time.Time
+
+	obs *observer // built from Observer and Logger by withDefaults
 }
 
 // ConfigFromEnv returns a Config read from the environment variables Clerk's
@@ -345,6 +360,11 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Revocations == nil {
 		cfg.Revocations = NewMemoryRevocationStore(cfg.Now)
 	}
+	hooks := cfg.Observer
+	if cfg.TokenCacheSize < 0 {
+		hooks.TokenCacheLookup = nil // no cache, no lookups
+	}
+	cfg.obs = newObserver(hooks, cfg.Logger)
 	return cfg, nil
 }
 

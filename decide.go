@@ -104,10 +104,11 @@ func (m *Middleware) preflight(in credentials) preflightAction {
 	return preflightAnswer
 }
 
-// decide extracts and verifies the token of in. The state it returns is
-// signed out when err is not nil; the request then goes on signed out when
-// passesSignedOut(err), and is answered with err otherwise.
-func (m *Middleware) decide(ctx context.Context, in credentials) (authState, error) {
+// decideUnobserved extracts and verifies the token of in. The state it
+// returns is signed out when err is not nil; the request then goes on
+// signed out when passesSignedOut(err), and is answered with err otherwise.
+// Callers use decide (observe_points.go), which reports the decision.
+func (m *Middleware) decideUnobserved(ctx context.Context, in credentials) (authState, error) {
 	st := authState{resp: m.resp}
 	token, from, err := m.extract(in)
 	if err != nil {

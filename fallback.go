@@ -30,6 +30,7 @@ type onlineFallback struct {
 	sessions *SessionsClient
 	now      func() time.Time
 	logger   *slog.Logger
+	obs      *observer // nil when nothing observes
 	breaker  *breaker
 	budget   *budget.Bucket // the fallback's own share of the Backend API rate limit
 	slots    chan struct{}  // bounds the calls in flight
@@ -49,7 +50,7 @@ type verdict struct {
 func newOnlineFallback(m *Middleware, opts MiddlewareOptions) *onlineFallback {
 	verdicts, _ := lru.New[[sha256.Size]byte, verdict](fallbackCacheSize)
 	return &onlineFallback{
-		v: m.v, sessions: verifyClient(m.sessions), now: m.now, logger: m.logger,
+		v: m.v, sessions: verifyClient(m.sessions), now: m.now, logger: m.logger, obs: m.obs,
 		breaker: &breaker{
 			threshold: orDefault(opts.FallbackFailureThreshold, DefaultFallbackFailureThreshold),
 			coolOff:   orDefault(opts.FallbackCoolOff, DefaultFallbackCoolOff),
@@ -154,7 +155,7 @@ func (f *onlineFallback) confirm(ctx context.Context, key [sha256.Size]byte, tok
 	}
 	//nolint:staticcheck // The deprecated endpoint is the point of the fallback.
 	s, err := f.sessions.Verify(ctx, c.SessionID, token)
-	f.breaker.record(outcomeOf(err))
+	f.recordCall(ctx, outcomeOf(err)) // f.breaker.record, reported
 	if err == nil {
 		err = f.checkSession(s, c)
 	} else {

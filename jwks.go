@@ -66,6 +66,7 @@ type remoteKeys struct {
 	now        func() time.Time
 	sleep      func(context.Context, time.Duration) error
 	logger     *slog.Logger
+	obs        *observer // nil when nothing observes
 
 	baseCtx context.Context // cancelled by close; never a caller's context
 	cancel  context.CancelFunc
@@ -76,17 +77,16 @@ type remoteKeys struct {
 	// runs or after one failed: no request contends for mu during an outage.
 	quietUntil atomic.Int64
 
-	mu            sync.Mutex
-	closed        bool // set by close: no fetch starts after it
-	call          *fetchCall
-	lastUnknown   time.Time // start of the last fetch caused by an unknown kid (JWKSRefreshCooldown)
-	nextAttempt   time.Time // earliest fetch after failures
-	failures      int
-	lastFetch     time.Time
-	lastSuccess   time.Time
-	lastErr       error
-	fetches       int64
-	staleReported bool
+	mu          sync.Mutex
+	closed      bool // set by close: no fetch starts after it
+	call        *fetchCall
+	lastUnknown time.Time // start of the last fetch caused by an unknown kid (JWKSRefreshCooldown)
+	nextAttempt time.Time // earliest fetch after failures
+	failures    int
+	lastFetch   time.Time
+	lastSuccess time.Time
+	lastErr     error
+	fetches     int64
 }
 
 func newRemoteKeys(cfg *Config, url, bearer string) *remoteKeys {
@@ -106,6 +106,7 @@ func newRemoteKeys(cfg *Config, url, bearer string) *remoteKeys {
 		now:        cfg.Now,
 		sleep:      httpx.Sleep,
 		logger:     cfg.Logger,
+		obs:        cfg.obs,
 		baseCtx:    ctx,
 		cancel:     cancel,
 	}
@@ -270,12 +271,14 @@ func (r *remoteKeys) startFetchLocked() *fetchCall {
 func (r *remoteKeys) runFetch(c *fetchCall) {
 	defer r.wg.Done()
 	ctx, cancel := context.WithTimeout(r.baseCtx, jwksFetchTimeout)
+	ctx, trace := r.traceFetch(ctx) // observe_points.go
 	snap, err := r.fetchWithRetry(ctx)
 	cancel()
 	r.mu.Lock()
 	c.err = r.applyLocked(snap, err)
 	r.call = nil
 	r.mu.Unlock()
+	r.fetchDone(ctx, trace, c.err)
 	close(c.done)
 }
 
@@ -290,23 +293,13 @@ func (r *remoteKeys) applyLocked(s *keySnapshot, err error) error {
 		r.failures++
 		r.nextAttempt = now.Add(failBackoff(r.failures, r.cooldown))
 		r.quietUntil.Store(r.nextAttempt.UnixNano())
-		r.reportStaleLocked(err)
 		return err
 	}
-	r.lastErr, r.failures, r.nextAttempt, r.staleReported = nil, 0, time.Time{}, false
+	r.lastErr, r.failures, r.nextAttempt = nil, 0, time.Time{}
 	r.quietUntil.Store(0)
 	r.lastSuccess = now
 	r.snap.Store(s)
 	return nil
-}
-
-func (r *remoteKeys) reportStaleLocked(err error) {
-	if r.logger == nil || r.staleReported || !r.servable() {
-		return
-	}
-	r.staleReported = true
-	r.logger.Warn("clerkauth: JWKS refresh failed; serving last good keys",
-		"url", r.url, "error", err.Error())
 }
 
 // failBackoff is the pause after n consecutive failed fetches: 1 s
@@ -340,7 +333,7 @@ func (r *remoteKeys) fetchOnce(ctx context.Context) (*keySnapshot, bool, error) 
 		return nil, false, verrWrap(ReasonJWKRemoteFailedToLoad, "bad JWKS URL", err)
 	}
 	r.setHeaders(req)
-	resp, err := r.client.Do(req)
+	resp, err := r.send(req) // r.client.Do, reported
 	if err != nil {
 		return nil, ctx.Err() == nil, verrWrap(ReasonJWKRemoteFailedToLoad, "JWKS request failed", httpx.RedactError(err, r.bearer))
 	}

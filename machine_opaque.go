@@ -31,6 +31,10 @@ import (
 //   - concurrent requests with the same token make one call (flightGroup);
 //   - every call spends a token of a bucket (MachineVerifyRate,
 //     MachineVerifyBurst): the calls are bounded whatever callers send;
+//   - the last quarter of that bucket is kept for tokens Clerk confirmed
+//     before (renewals once the cache entry expired): a flood of unknown
+//     tokens spends at most the rest, so callers Clerk already knows keep
+//     being verified during it;
 //   - at most maxVerifyInFlight calls run at once;
 //   - a 429 stops all calls for its Retry-After, and a circuit breaker
 //     stops them after consecutive failures.
@@ -56,7 +60,15 @@ const (
 	verifyBreakerCoolOff   = 10 * time.Second
 	// maxRateLimitWait caps the pause after a 429.
 	maxRateLimitWait = time.Minute
+	// knownTokenWindow is how long a token Clerk confirmed keeps its
+	// priority on the verify budget without being confirmed again (at most
+	// until it expires).
+	knownTokenWindow = 24 * time.Hour
 )
+
+// reserveOf is the part of a verify budget of burst kept for known tokens:
+// a quarter, at least one.
+func reserveOf(burst int) int { return max(burst/4, 1) }
 
 // opaqueEndpoint is how one kind is verified.
 type opaqueEndpoint struct {
@@ -95,12 +107,15 @@ type opaqueVerifier struct {
 	local   *lru.Cache[[sha256.Size]byte, confirmedToken]
 	shared  MachineTokenCache // nil for none
 	refused *lru.Cache[[sha256.Size]byte, time.Time]
+	known   *lru.Cache[[sha256.Size]byte, time.Time] // confirmed before: priority until the time
 
 	scope   *flightScope
 	flight  *flightGroup[*MachineToken]
 	bucket  *budget.Bucket
+	reserve int // tokens of bucket only known tokens may take
 	slots   chan struct{}
 	breaker *breaker
+	obs     *observer // nil when nothing observes
 
 	blockedUntil atomic.Int64 // Unix ns: no call before (after a 429)
 	keyRefused   atomic.Bool  // the last answer refused our key
@@ -116,17 +131,20 @@ type confirmedToken struct {
 func newOpaqueVerifier(cfg *Config) *opaqueVerifier {
 	local, _ := lru.New[[sha256.Size]byte, confirmedToken](machineCacheSize)
 	refused, _ := lru.New[[sha256.Size]byte, time.Time](machineCacheSize)
+	known, _ := lru.New[[sha256.Size]byte, time.Time](machineCacheSize)
 	scope := newFlightScope()
 	return &opaqueVerifier{
 		baseURL: strings.TrimRight(cfg.APIURL, "/"), secretKey: cfg.SecretKey, machineKey: cfg.MachineSecretKey,
 		apiVersion: cfg.APIVersion, userAgent: httpx.UserAgent(userAgentProduct, cfg.UserAgent),
 		client: cfg.HTTPClient, now: cfg.Now, leeway: cfg.Leeway, logger: cfg.Logger,
 		ttl: cfg.MachineTokenCacheTTL, hasher: newTokenHasher(hashSecretOf(cfg)),
-		local: local, shared: cfg.MachineTokenCache, refused: refused,
+		local: local, shared: cfg.MachineTokenCache, refused: refused, known: known,
 		scope: scope, flight: newFlightGroup[*MachineToken](scope),
 		bucket:  budget.New(cfg.MachineVerifyRate, cfg.MachineVerifyBurst, cfg.Now),
+		reserve: reserveOf(cfg.MachineVerifyBurst),
 		slots:   make(chan struct{}, maxVerifyInFlight),
 		breaker: &breaker{threshold: verifyBreakerThreshold, coolOff: verifyBreakerCoolOff, now: cfg.Now},
+		obs:     cfg.obs,
 	}
 }
 
@@ -213,7 +231,7 @@ func (o *opaqueVerifier) forget(ctx context.Context, token string) error {
 
 // confirm asks Clerk about token and remembers the verdict.
 func (o *opaqueVerifier) confirm(ctx context.Context, key [sha256.Size]byte, token string, kind TokenKind, bearer string) (*MachineToken, error) {
-	release, err := o.admit()
+	release, err := o.admit(o.isKnown(key))
 	if err != nil {
 		return nil, err
 	}
@@ -222,26 +240,47 @@ func (o *opaqueVerifier) confirm(ctx context.Context, key [sha256.Size]byte, tok
 	defer cancel()
 	o.calls.Add(1)
 	mt, err := o.call(ctx, token, kind, bearer)
-	o.breaker.record(machineOutcome(err))
+	o.obs.recordBreaker(ctx, o.breaker, "machine_verify", machineOutcome(err)) // o.breaker.record, reported
 	now := o.now()
 	switch {
 	case err == nil:
 		o.remember(ctx, key, mt, now)
+		o.markKnown(key, mt, now)
 	case errors.Is(err, ErrInvalidToken):
 		o.refused.Add(key, now.Add(negativeTTL))
+		o.known.Remove(key)
 	}
 	return mt, err
 }
 
+// isKnown reports whether Clerk confirmed the token hashed to key before,
+// recently enough for it to keep its priority on the verify budget.
+func (o *opaqueVerifier) isKnown(key [sha256.Size]byte) bool {
+	until, ok := o.known.Get(key)
+	return ok && o.now().Before(until)
+}
+
+// markKnown gives a confirmed token priority on the verify budget for
+// knownTokenWindow, at most until it expires. Only Clerk's confirmation
+// puts a token there, so callers cannot fill it with guesses.
+func (o *opaqueVerifier) markKnown(key [sha256.Size]byte, mt *MachineToken, now time.Time) {
+	until := now.Add(knownTokenWindow)
+	if !mt.Expiration.IsZero() {
+		until = minTime(until, mt.Expiration)
+	}
+	o.known.Add(key, until)
+}
+
 // admit decides whether a call may be made now: not during a 429's
-// Retry-After, within the budget, within the calls in flight, with the
-// breaker closed. release must be called after the call.
-func (o *opaqueVerifier) admit() (release func(), err error) {
+// Retry-After, within the budget (an unknown token leaves the reserve to
+// known ones), within the calls in flight, with the breaker closed.
+// release must be called after the call.
+func (o *opaqueVerifier) admit(known bool) (release func(), err error) {
 	now := o.now()
 	if until := o.blockedUntil.Load(); now.UnixNano() < until {
 		return nil, unexpected("Clerk rate limited the verify endpoint", time.Duration(until-now.UnixNano()), nil)
 	}
-	if !o.bucket.Allow() {
+	if !o.allowCall(known) {
 		return nil, unexpected("too many machine token verifications: budget spent", o.bucket.Wait(), nil)
 	}
 	select {
@@ -254,6 +293,15 @@ func (o *opaqueVerifier) admit() (release func(), err error) {
 		return nil, unexpected("Clerk's verify endpoint keeps failing: calls paused", verifyBreakerCoolOff, nil)
 	}
 	return func() { <-o.slots }, nil
+}
+
+// allowCall spends a token of the verify budget: any for a known token,
+// only those above the reserve for an unknown one.
+func (o *opaqueVerifier) allowCall(known bool) bool {
+	if known {
+		return o.bucket.Allow()
+	}
+	return o.bucket.AllowAbove(o.reserve)
 }
 
 // machineOutcome classifies a verify call for the breaker: a verdict on
@@ -301,7 +349,7 @@ func (o *opaqueVerifier) call(ctx context.Context, token string, kind TokenKind,
 	req.Header.Set("User-Agent", o.userAgent)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	resp, err := o.client.Do(req)
+	resp, err := o.send(req, kind) // o.client.Do, reported
 	if err != nil {
 		return nil, unexpected("Clerk's verify endpoint cannot be reached", 0, err)
 	}

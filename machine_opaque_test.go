@@ -237,9 +237,11 @@ func keyOf(v *Verifier, token string) []byte {
 }
 
 // TestOpaqueFloodIsBounded: 10,000 distinct random API keys cost at most
-// MachineVerifyBurst calls at a frozen clock, then MachineVerifyRate per
-// second; the rest are answered 503 with Retry-After, never 401, and
-// never reach Clerk.
+// MachineVerifyBurst calls at a frozen clock less the reserve kept for
+// tokens Clerk confirmed before, then MachineVerifyRate per second; the
+// rest are answered 503 with Retry-After, never 401, and never reach
+// Clerk. A token Clerk confirmed before keeps being verified during the
+// flood, even once its cache entry expired.
 func TestOpaqueFloodIsBounded(t *testing.T) {
 	e := newMachineEnv(t) // sk_test_: rate 5/s, burst 20
 	m := e.middleware(MiddlewareOptions{AcceptsToken: []TokenKind{TokenKindAPIKey, TokenKindM2M}})
@@ -263,14 +265,14 @@ func TestOpaqueFloodIsBounded(t *testing.T) {
 			t.Fatalf("unexpected %d", rec.Code)
 		}
 	}
-	assert.EqualValues(t, 20, e.api.calls.Load(), "burst only, at a frozen clock")
-	assert.Equal(t, 20, refused)
+	assert.EqualValues(t, 15, e.api.calls.Load(), "burst less the reserve (20/4), at a frozen clock")
+	assert.Equal(t, 15, refused)
 	e.clock.Advance(10 * time.Second)
 	for range 1000 {
 		_, _ = rand.Read(buf)
 		serve(h, bearerRequest("ak_"+hex.EncodeToString(buf)))
 	}
-	assert.EqualValues(t, 20+20, e.api.calls.Load(), "then the rate (5/s × 10 s, capped by the burst)")
+	assert.EqualValues(t, 15+15, e.api.calls.Load(), "then the rate (5/s × 10 s, capped by the burst), less the reserve")
 	// A cached token keeps working during the flood.
 	e2 := newMachineEnv(t)
 	m2 := e2.middleware(MiddlewareOptions{AcceptsToken: []TokenKind{TokenKindAPIKey}})
@@ -281,6 +283,37 @@ func TestOpaqueFloodIsBounded(t *testing.T) {
 		serve(h2, bearerRequest("ak_"+hex.EncodeToString(buf)))
 	}
 	assert.Equal(t, 200, serve(h2, bearerRequest(goodAPIKey)).Code, "a confirmed token is unaffected by the spent budget")
+	// Its cache entry expires while the flood goes on: renewing it takes
+	// the reserve, which the flood cannot touch.
+	e2.clock.Advance(DefaultMachineTokenCacheTTL + time.Second)
+	for range 200 {
+		_, _ = rand.Read(buf)
+		serve(h2, bearerRequest("ak_"+hex.EncodeToString(buf)))
+	}
+	before := e2.api.calls.Load()
+	assert.Equal(t, 200, serve(h2, bearerRequest(goodAPIKey)).Code, "a known token is renewed from the reserve during the flood")
+	assert.EqualValues(t, before+1, e2.api.calls.Load())
+}
+
+// TestOpaqueReserveOnlyForConfirmedTokens: a token Clerk refused loses its
+// priority, and a flood never spends the reserve, so the calls of unknown
+// tokens stay within burst − reserve + rate·t.
+func TestOpaqueReserveOnlyForConfirmedTokens(t *testing.T) {
+	e := newMachineEnv(t)
+	m := e.middleware(MiddlewareOptions{AcceptsToken: []TokenKind{TokenKindAPIKey}})
+	h := m.Handler(whoisMachine)
+	require.Equal(t, 200, serve(h, bearerRequest(goodAPIKey)).Code)
+	assert.True(t, m.v.opaque.isKnown(m.v.opaque.hasher.sum(goodAPIKey)))
+	assert.False(t, m.v.opaque.isKnown(m.v.opaque.hasher.sum(orgAPIKey)), "never confirmed")
+	// Clerk now refuses it (revoked): it loses its priority.
+	e.api.set(func(f *fakeVerify) {
+		f.answer = func(string, string) (int, string, http.Header) {
+			return 404, `{"errors":[{"code":"resource_not_found","message":"not found"}]}`, nil
+		}
+	})
+	e.clock.Advance(DefaultMachineTokenCacheTTL + time.Second)
+	assert.Equal(t, 401, serve(h, bearerRequest(goodAPIKey)).Code)
+	assert.False(t, m.v.opaque.isKnown(m.v.opaque.hasher.sum(goodAPIKey)), "refused: no priority any more")
 }
 
 func TestOpaqueFaultsAndRecovery(t *testing.T) {

@@ -145,8 +145,10 @@ type MiddlewareOptions struct {
 	// of the Sessions API about a session. Default 5 s; at most 1 minute.
 	ActiveSessionTTL time.Duration
 
-	// Logger receives rare events (the fallback disabling itself). Default
-	// the SessionsClient's Config.Logger; without either, no logging.
+	// Logger receives the middleware's rare events (the fallback disabling
+	// itself, its circuit breaker opening and closing) and, at Debug, its
+	// per-request decisions. Default the Verifier's Config.Logger, else the
+	// SessionsClient's; without either, no logging.
 	Logger *slog.Logger
 
 	// Now returns the current time. Default time.Now. Tests inject a clock.
@@ -294,6 +296,7 @@ type Middleware struct {
 	active        *activeChecker  // nil without a SessionsClient
 	now           func() time.Time
 	logger        *slog.Logger
+	obs           *observer // nil when nothing observes
 	flights       *flightScope
 	accepts       kindSet // token kinds accepted
 	strict        bool    // StrictMachineTokens
@@ -347,9 +350,7 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 	if m.now == nil {
 		m.now = v.now
 	}
-	if m.logger == nil && m.sessions != nil {
-		m.logger = m.sessions.logger
-	}
+	m.setObserver() // observe_points.go: the logger and observer
 	m.suffix = v.cookieSuffix
 	if opts.PublishableKey != "" {
 		m.suffix = CookieSuffix(opts.PublishableKey)
@@ -466,7 +467,7 @@ func (m *Middleware) verify(ctx context.Context, token string) (*Claims, error) 
 	if err == nil || m.fallback == nil {
 		return c, err
 	}
-	return m.fallback.verify(ctx, token, err)
+	return m.fallback.verifyOnline(ctx, token, err) // fallback.verify, reported
 }
 
 // Revoke revokes the session at Clerk (POST /sessions/{id}/revoke) and

@@ -100,6 +100,7 @@ func (e *RevokeError) inForceHere() bool {
 // answer fails closed.
 func (v *Verifier) checkRevoked(ctx context.Context, c *Claims) error {
 	revoked, err := v.revocations.IsRevoked(ctx, c.SessionID)
+	v.obs.revocationResult(ctx, opIsRevoked, err) // observer.go
 	switch {
 	case err != nil:
 		return verrWrap(ReasonRevocationUnavailable, "revocation store unavailable", err)

@@ -56,6 +56,7 @@ type SessionsClient struct {
 	maxRetries int
 	now        func() time.Time
 	logger     *slog.Logger
+	obs        *observer // nil when nothing observes
 
 	// sleep waits between attempts; tests replace it to observe the waits.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -101,6 +102,7 @@ func NewSessionsClient(cfg Config) (*SessionsClient, error) {
 		maxRetries: httpx.Retries(cfg.MaxRetries, DefaultMaxRetries),
 		now:        cfg.Now,
 		logger:     cfg.Logger,
+		obs:        newObserver(cfg.Observer, cfg.Logger),
 		sleep:      httpx.Sleep,
 		jitter:     httpx.RandomJitter,
 	}

@@ -38,7 +38,7 @@ func (v *Verifier) checkSignatureWith(ctx context.Context, t *parsedToken, now t
 			return nil, err
 		}
 		var err error
-		if k, err = v.remote.resolve(ctx, t.kid, t.claims.IssuedAt); err != nil {
+		if k, err = v.resolveKey(ctx, t.kid, t.claims.IssuedAt); err != nil { // jwks.go's resolve, reported
 			return nil, err
 		}
 	}

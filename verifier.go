@@ -28,7 +28,8 @@ type Verifier struct {
 	cache        *tokenCache[*Claims] // nil when disabled
 	revocations  RevocationStore
 	maxLifetime  time.Duration
-	cookieSuffix string // of Config.PublishableKey, "" without one
+	cookieSuffix string    // of Config.PublishableKey, "" without one
+	obs          *observer // nil when nothing observes
 
 	machineCache *tokenCache[*MachineToken] // verified machine JWTs; nil when disabled
 	opaque       *opaqueVerifier            // machine_opaque.go
@@ -54,6 +55,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		now:         cfg.Now,
 		revocations: cfg.Revocations,
 		maxLifetime: cfg.MaxTokenLifetime,
+		obs:         cfg.obs,
 	}
 	steps := []func(*Config) error{v.setIssuers, v.setAlgorithms, v.setKeySources}
 	for _, step := range steps {
@@ -66,6 +68,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		v.machineCache = newTokenCache[*MachineToken](cfg.TokenCacheSize)
 	}
 	v.opaque = newOpaqueVerifier(&cfg)
+	v.obs.warnConfig(context.Background(), &cfg) // observe_points.go
 	return v, nil
 }
 
@@ -140,8 +143,10 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	now := v.now()
 	if e, ok := v.cached(token); ok && v.keyCurrent(e.key, now) { // tokencache.go
+		v.obs.cacheLookup(ctx, true) // observer.go
 		return v.recheck(ctx, e.claims, now)
 	}
+	v.obs.cacheLookup(ctx, false)
 	t, err := v.parse(token) // parse.go: size, shape, header, claim syntax
 	if err != nil {
 		return nil, err
@@ -174,7 +179,7 @@ func (v *Verifier) MarkRevoked(ctx context.Context, sessionID string) error {
 	if sessionID == "" {
 		return fmt.Errorf("%w: empty session ID", ErrInvalidConfig)
 	}
-	return v.revocations.Revoke(ctx, sessionID, v.revokedUntil())
+	return v.obs.revocationResult(ctx, opRevoke, v.revocations.Revoke(ctx, sessionID, v.revokedUntil()))
 }
 
 // revokedUntil is how long a revocation recorded now must be kept.

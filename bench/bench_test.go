@@ -18,6 +18,7 @@ var (
 	fx      *Fixture
 	keySrv  *JWKSServer
 	coldSet []string // distinct tokens, for cache misses
+	menv    *MachineEnv
 )
 
 const coldPoolSize = 256
@@ -38,6 +39,11 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	if menv, err = NewMachineEnv(fx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer menv.Close()
 	return m.Run()
 }
 
@@ -160,11 +166,6 @@ func BenchmarkGolangJWT(b *testing.B) {
 		}
 	}
 }
-
-// okHandler is the protected handler: it only answers 200.
-var okHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-	w.WriteHeader(http.StatusOK)
-})
 
 // serveLoop sends the same request through h b.N times, each with a fresh
 // recorder, and fails on anything but 200.

@@ -1,5 +1,8 @@
 // Command nethttp is a plain net/http server guarded by clerkauth: no
-// router but Go's http.ServeMux.
+// router but Go's http.ServeMux. It also shows how to operate one: it
+// exports clerkauth's metrics for Prometheus on /metrics (OpenTelemetry's
+// Prometheus exporter over otelclerkauth) and answers a readiness probe on
+// /readyz.
 //
 //	cd examples && go run ./nethttp
 //
@@ -20,8 +23,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/examples/internal/demo"
+	"github.com/clerkauth/clerkauth/otelclerkauth"
 )
 
 func main() {
@@ -97,19 +106,34 @@ func listen() (net.Listener, error) {
 func newApp(cfg clerkauth.Config, logger *slog.Logger) (http.Handler, func(), error) {
 	// The Verifier checks session tokens against the instance's signing
 	// keys, which it fetches once and caches; it is safe for concurrent use.
+	// Its events feed the metrics served on /metrics.
+	metrics, err := newMetrics()
+	if err != nil {
+		return nil, nil, err
+	}
 	cfg.Logger = logger
+	cfg.Observer = metrics.inst.Observer()
 	v, err := clerkauth.NewVerifier(cfg)
 	if err != nil {
+		metrics.close()
 		return nil, nil, fmt.Errorf("clerk configuration: %w", err)
+	}
+	gauges, err := metrics.inst.ObserveVerifier(v) // key age, readiness, cache size
+	if err != nil {
+		v.Close()
+		metrics.close()
+		return nil, nil, err
 	}
 	// The Middleware reads the token of each request (Authorization:
 	// Bearer, else the __session cookie) and puts the session in its context.
 	m, err := clerkauth.NewMiddleware(v, clerkauth.MiddlewareOptions{Logger: logger})
 	if err != nil {
+		_ = gauges.Unregister()
 		v.Close()
+		metrics.close()
 		return nil, nil, fmt.Errorf("clerk middleware: %w", err)
 	}
-	cleanup := func() { m.Close(); v.Close() }
+	cleanup := func() { m.Close(); _ = gauges.Unregister(); v.Close(); metrics.close() }
 
 	// Fetch the signing keys now rather than on the first request. A failure
 	// is not fatal: requests are answered 503 until the keys can be fetched.
@@ -129,7 +153,35 @@ func newApp(cfg clerkauth.Config, logger *slog.Logger) (http.Handler, func(), er
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /public", public)
 	mux.Handle("/api/", m.Handler(api))
+	mux.Handle("GET /metrics", metrics.handler)     // for Prometheus
+	mux.Handle("GET /readyz", v.ReadinessHandler()) // for a Kubernetes readinessProbe
 	return mux, cleanup, nil
+}
+
+// metrics is clerkauth's instrumentation exported for Prometheus, on a
+// registry of its own rather than the global one.
+type metrics struct {
+	inst    *otelclerkauth.Instrumentation
+	handler http.Handler
+	close   func()
+}
+
+func newMetrics() (*metrics, error) {
+	reg := prometheus.NewRegistry()
+	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return nil, err
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
+	inst, err := otelclerkauth.New(otelclerkauth.Options{MeterProvider: mp})
+	if err != nil {
+		return nil, err
+	}
+	return &metrics{
+		inst:    inst,
+		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		close:   func() { _ = mp.Shutdown(context.Background()) },
+	}, nil
 }
 
 func public(w http.ResponseWriter, _ *http.Request) {

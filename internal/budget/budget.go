@@ -37,14 +37,22 @@ func New(rate float64, burst int, now func() time.Time) *Bucket {
 }
 
 // Allow takes one token if there is one and reports whether it did.
-func (b *Bucket) Allow() bool {
+func (b *Bucket) Allow() bool { return b.AllowAbove(0) }
+
+// AllowAbove takes one token only if reserve tokens remain after it, and
+// reports whether it did. Callers of lower priority use it so that the
+// last reserve tokens, and the refill that restores them, are left to
+// callers of Allow: while the bucket holds no more than reserve, only
+// Allow succeeds. The bucket's bound on all callers together is
+// unchanged.
+func (b *Bucket) AllowAbove(reserve int) bool {
 	if b == nil {
 		return false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.refillLocked()
-	if b.tokens < 1 {
+	if b.tokens < 1+float64(max(reserve, 0)) {
 		return false
 	}
 	b.tokens--

@@ -89,3 +89,37 @@ func TestBucketConcurrent(t *testing.T) {
 	wg.Wait()
 	assert.EqualValues(t, 50, allowed.Load())
 }
+
+// TestAllowAboveKeepsTheReserve shows that a low-priority caller cannot
+// take the reserve, even as the bucket refills, while a high-priority one
+// can, and that the two together never exceed the bucket's bound.
+func TestAllowAboveKeepsTheReserve(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	b := New(2, 8, clk.now)
+	low := 0
+	for b.AllowAbove(2) {
+		low++
+	}
+	assert.Equal(t, 6, low, "low priority stops at the reserve")
+	high := 0
+	for b.Allow() {
+		high++
+	}
+	assert.Equal(t, 2, high, "high priority takes the reserve")
+	// Refill: the low-priority caller gets nothing until the reserve is
+	// back, whoever asks first.
+	clk.advance(time.Second) // +2 tokens
+	assert.False(t, b.AllowAbove(2), "refill restores the reserve first")
+	assert.True(t, b.Allow())
+	assert.True(t, b.Allow())
+	assert.False(t, b.Allow())
+	clk.advance(10 * time.Second) // full again: 8
+	total := 0
+	for b.AllowAbove(2) {
+		total++
+	}
+	for b.Allow() {
+		total++
+	}
+	assert.Equal(t, 8, total, "together never more than the bucket holds")
+}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/bench"
 )
 
@@ -25,15 +26,16 @@ func main() {
 	loadFile := flag.String("load", "", "JSON written by cmd/load (optional)")
 	storm := flag.Bool("storm", true, "run the unknown-kid storm")
 	mem := flag.Bool("mem", true, "measure cache memory at -entries tokens")
+	machine := flag.Bool("machine", true, "run the opaque machine token scenarios (shared calls, random-key flood)")
 	entries := flag.Int("entries", 10000, "cached tokens for the memory figure")
 	flag.Parse()
-	if err := run(*benchFile, *loadFile, *storm, *mem, *entries); err != nil {
+	if err := run(*benchFile, *loadFile, *storm, *mem, *machine, *entries); err != nil {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
 }
 
-func run(benchFile, loadFile string, storm, mem bool, entries int) error {
+func run(benchFile, loadFile string, storm, mem, machine bool, entries int) error {
 	t := &table{}
 	if benchFile != "" {
 		f, err := os.Open(benchFile)
@@ -48,7 +50,7 @@ func run(benchFile, loadFile string, storm, mem bool, entries int) error {
 		t.benchRows(res)
 		t.adapterRows(res)
 	}
-	if storm || mem {
+	if storm || mem || machine {
 		fx, err := bench.NewFixture()
 		if err != nil {
 			return err
@@ -60,6 +62,11 @@ func run(benchFile, loadFile string, storm, mem bool, entries int) error {
 		}
 		if mem {
 			if err := memoryRow(t, fx, entries); err != nil {
+				return err
+			}
+		}
+		if machine {
+			if err := machineRows(t, fx); err != nil {
 				return err
 			}
 		}
@@ -93,6 +100,51 @@ func stormRows(t *table, fx *bench.Fixture) error {
 		rounds = append(rounds, r)
 	}
 	t.stormRows(rounds)
+	return nil
+}
+
+const floodRounds = 3
+
+// machineRows runs the opaque token scenarios against a loopback clerktest
+// instance: 64 concurrent requests sharing one verify call, then a flood of
+// 10,000 random API keys at 10,000/s beside paced valid traffic, the
+// Verifier's budget left at its documented sk_test_ default.
+func machineRows(t *table, fx *bench.Fixture) error {
+	ctx := context.Background()
+	env, err := bench.NewMachineEnv(fx)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	var shares []bench.ShareResult
+	for _, kind := range []clerkauth.TokenKind{clerkauth.TokenKindAPIKey, clerkauth.TokenKindM2M} {
+		r, err := bench.RunShare(ctx, env, kind, 64)
+		if err != nil {
+			return err
+		}
+		shares = append(shares, r)
+	}
+	t.shareRows(shares)
+	// Each round floods with random keys, then (the control) with the valid
+	// keys themselves at the same rate: the load alone.
+	var rounds, controls []bench.FloodResult
+	for range floodRounds {
+		for _, control := range []bool{false, true} {
+			r, err := bench.RunOpaqueFlood(ctx, env, bench.FloodOptions{
+				Control: control, ValidKeys: 16, ValidRequests: 4000, ValidWorkers: 2, ValidRate: 4000,
+				Random: 10000, FloodWorkers: 2, FloodRate: 10000, MaxDuration: 10 * time.Second,
+			})
+			if err != nil {
+				return err
+			}
+			if control {
+				controls = append(controls, r)
+			} else {
+				rounds = append(rounds, r)
+			}
+		}
+	}
+	t.floodRows(rounds, controls)
 	return nil
 }
 

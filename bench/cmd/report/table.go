@@ -24,8 +24,12 @@ type table struct{ rows []row }
 type benchSpec struct {
 	name, label string
 	middleware  bool
-	target      string
-	check       func(r, limit bench.Result, all map[string]bench.Result) (bool, bool) // (pass, known)
+	// limit is the RSA limit benchmark of the row's token (default Limit);
+	// peers, when set, replace the verify or middleware peers.
+	limit  string
+	peers  *[3]string
+	target string
+	check  func(r, limit bench.Result, all map[string]bench.Result) (bool, bool) // (pass, known)
 }
 
 var verifyPeers = [3]string{"ClerkSDKVerify", "Auth0Validator", "GolangJWT"}
@@ -33,6 +37,25 @@ var verifyPeers = [3]string{"ClerkSDKVerify", "Auth0Validator", "GolangJWT"}
 // golang-jwt has no middleware: its middleware column compares with its
 // ParseWithClaims.
 var middlewarePeers = [3]string{"ClerkSDKMiddleware", "Auth0Middleware", "GolangJWT"}
+
+// No peer verifies machine JWTs networklessly; for opaque tokens Clerk's
+// SDK makes one Backend API call per request (clerk-sdk-go's m2m_token
+// Verify, the only opaque verification of v2.4.2).
+var (
+	noPeers     = [3]string{}
+	opaquePeers = [3]string{"ClerkSDKM2MVerify"}
+)
+
+func timesSessionWarm(max float64) func(r, _ bench.Result, all map[string]bench.Result) (bool, bool) {
+	return func(r, _ bench.Result, all map[string]bench.Result) (bool, bool) {
+		s, ok := all["MiddlewareWarm"]
+		return r.NsPerOp <= max*s.NsPerOp, ok
+	}
+}
+
+func warmLimit(r, limit bench.Result, _ map[string]bench.Result) (bool, bool) {
+	return r.NsPerOp*50 <= limit.NsPerOp, limit.Runs > 0
+}
 
 func timesLimit(max float64) func(r, limit bench.Result, _ map[string]bench.Result) (bool, bool) {
 	return func(r, limit bench.Result, _ map[string]bench.Result) (bool, bool) {
@@ -68,6 +91,20 @@ func specs() []benchSpec {
 			}},
 		{name: "ClerkSDKMiddleware", label: "clerk-sdk-go v2 WithHeaderAuthorization (loopback JWKS)", middleware: true},
 		{name: "Auth0Middleware", label: "go-jwt-middleware v2 CheckJWT", middleware: true},
+		{name: "LimitM2M", label: "RSA limit on the M2M JWT", peers: &noPeers},
+		{name: "VerifyM2MCold", label: "clerkauth VerifyMachineToken, M2M JWT cold (cache off)", limit: "LimitM2M", peers: &noPeers,
+			target: "≤ 1.20× limit", check: timesLimit(1.20)},
+		{name: "VerifyM2MWarm", label: "clerkauth VerifyMachineToken, M2M JWT warm", limit: "LimitM2M", peers: &noPeers,
+			target: "≤ 1/50 limit", check: warmLimit},
+		{name: "LimitOAuth", label: "RSA limit on the OAuth JWT", peers: &noPeers},
+		{name: "VerifyOAuthCold", label: "clerkauth VerifyMachineToken, OAuth JWT cold (cache off)", limit: "LimitOAuth", peers: &noPeers,
+			target: "≤ 1.20× limit", check: timesLimit(1.20)},
+		{name: "VerifyOAuthWarm", label: "clerkauth VerifyMachineToken, OAuth JWT warm", limit: "LimitOAuth", peers: &noPeers,
+			target: "≤ 1/50 limit", check: warmLimit},
+		{name: "MiddlewareAPIKeyWarm", label: "clerkauth middleware, API key (ak_) cached", middleware: true, peers: &opaquePeers,
+			target: "≤ 2× session mw warm", check: timesSessionWarm(2)},
+		{name: "MiddlewareOpaqueM2MWarm", label: "clerkauth middleware, opaque M2M token (mt_) cached", middleware: true, peers: &opaquePeers},
+		{name: "ClerkSDKM2MVerify", label: "clerk-sdk-go v2 m2m_token.Verify: 1 Backend API call/request (loopback clerktest)", peers: &noPeers},
 		{name: "TransportBare", label: "bare http.Transport GET, keep-alive loopback"},
 		{name: "M2MTransport", label: "M2MTransport GET, cached token, same loopback", target: "≤ bare + 1 µs, + 2 allocs",
 			check: func(r, _ bench.Result, all map[string]bench.Result) (bool, bool) {
@@ -78,7 +115,6 @@ func specs() []benchSpec {
 }
 
 func (t *table) benchRows(res map[string]bench.Result) {
-	limit := res["Limit"]
 	for _, s := range specs() {
 		r, ok := res[s.name]
 		if !ok {
@@ -89,6 +125,13 @@ func (t *table) benchRows(res map[string]bench.Result) {
 		if s.middleware {
 			peers = middlewarePeers
 		}
+		if s.peers != nil {
+			peers = *s.peers
+		}
+		limit := res["Limit"]
+		if s.limit != "" {
+			limit = res[s.limit]
+		}
 		rw := row{figure: s.label, value: fmt.Sprintf("%.0f ns/op (median %.0f)", r.NsPerOp, r.MedianNs), allocs: fmt.Sprintf("%.0f", r.AllocsPerOp), target: s.target}
 		rw.ratios[0] = ratio(r, limit)
 		for i, p := range peers {
@@ -96,6 +139,9 @@ func (t *table) benchRows(res map[string]bench.Result) {
 		}
 		if s.check != nil {
 			rw.verdict = verdict(s.check(r, limit, res))
+		}
+		if s.name == "MiddlewareAPIKeyWarm" || s.name == "MiddlewareOpaqueM2MWarm" {
+			rw.value += fmt.Sprintf(" (%.2f× session mw warm)", r.NsPerOp/res["MiddlewareWarm"].NsPerOp)
 		}
 		if s.name == "MiddlewareWarmParallel" {
 			rw.value += fmt.Sprintf(" (%.2f× single-core)", res["MiddlewareWarmSingleCore"].NsPerOp/r.NsPerOp)
@@ -249,4 +295,63 @@ func (t *table) print(w io.Writer) {
 	fmt.Fprintln(w, "median follows. × columns: time per op of the row over the base (below 1 is faster). Peers are compared")
 	fmt.Fprintln(w, "verify-to-verify and middleware-to-middleware (golang-jwt has no middleware: its ParseWithClaims).")
 	fmt.Fprintf(w, "targets: %d PASS, %d MISS\n", pass, miss)
+}
+
+func (t *table) shareRows(res []bench.ShareResult) {
+	for _, r := range res {
+		value := fmt.Sprintf("%d call(s), then %d after the TTL; %d/%d answered 200", r.First, r.AfterTTL, r.OK, 2*r.Requests)
+		if r.SDK >= 0 {
+			value += fmt.Sprintf(" (clerk-sdk-go: %d calls)", r.SDK)
+		} else {
+			value += fmt.Sprintf(" (Clerk's SDKs: one per request, %d)", r.Requests)
+		}
+		t.rows = append(t.rows, row{
+			figure: fmt.Sprintf("opaque %s: %d concurrent requests, one new token (calls counted by clerktest)", r.Kind, r.Requests),
+			value:  value, target: "exactly 1 per token per TTL",
+			verdict: verdict(r.First == 1 && r.AfterTTL == 1 && r.OK == 2*r.Requests, true),
+		})
+	}
+}
+
+func (t *table) floodRows(rounds, controls []bench.FloodResult) {
+	var sent, accepted, validErrs, unavailable, refused int
+	var calls, allowed, floodCalls []int
+	var quiet99, flood99, quiet50, flood50 []time.Duration
+	within := true
+	for _, r := range rounds {
+		sent, accepted, validErrs = sent+r.Sent, accepted+r.Accepted, validErrs+r.ValidErrors
+		unavailable, refused = unavailable+r.Unavailable, refused+r.Refused
+		calls, allowed, floodCalls = append(calls, r.Calls), append(allowed, r.Allowed), append(floodCalls, r.FloodCalls)
+		within = within && r.Calls <= r.Allowed
+		quiet50, quiet99 = append(quiet50, r.Quiet.P50), append(quiet99, r.Quiet.P99)
+		flood50, flood99 = append(flood50, r.Flood.P50), append(flood99, r.Flood.P99)
+	}
+	r0 := rounds[0]
+	t.rows = append(t.rows, row{
+		figure: fmt.Sprintf("opaque flood: %d distinct random ak_ in %d rounds, verify calls per round (budget %g/s, burst %d)",
+			sent, len(rounds), r0.Rate, r0.Burst),
+		value: fmt.Sprintf("%v calls (%v during the flood) vs bound %v = burst + rate×t; %d accepted, %d answered 503, %d 401 (Clerk's SDKs: %d calls)",
+			calls, floodCalls, allowed, accepted, unavailable, refused, sent),
+		target:  "≤ burst + rate × t, none accepted",
+		verdict: verdict(within && accepted == 0 && validErrs == 0, len(rounds) > 0),
+	})
+	q99, f99 := medianDur(quiet99), medianDur(flood99)
+	t.rows = append(t.rows, row{
+		figure: "opaque flood: valid (cached API key) request latency through the middleware, quiet vs flood (median of rounds)",
+		value: fmt.Sprintf("p50 %v→%v, p99 %v→%v; %d valid requests failed", round(medianDur(quiet50)), round(medianDur(flood50)),
+			round(q99), round(f99), validErrs),
+		target: "flood p99 ≤ 2× quiet p99", verdict: verdict(f99 <= 2*q99 && validErrs == 0, q99 > 0),
+	})
+	var cq99, cf99 []time.Duration
+	for _, c := range controls {
+		cq99, cf99 = append(cq99, c.Quiet.P99), append(cf99, c.Flood.P99)
+	}
+	if len(controls) > 0 {
+		c99 := medianDur(cf99)
+		t.rows = append(t.rows, row{
+			figure: "control: the same flood made of the cached valid keys (the load alone), valid p99 quiet vs flood",
+			value: fmt.Sprintf("p99 %v→%v; random-key flood p99 / control flood p99 = %.2f×", round(medianDur(cq99)), round(c99),
+				float64(f99)/float64(c99)),
+		})
+	}
 }
