@@ -20,7 +20,9 @@ type Credentials struct {
 	Method string
 
 	// Host is the host the request was sent to, as http.Request.Host
-	// holds it (the Host header, HTTP/2's :authority).
+	// holds it (the Host header, HTTP/2's :authority). Left empty, no
+	// Origin matches it, so an unsafe request with a session cookie and an
+	// Origin header is refused as cross-origin.
 	Host string
 
 	// Authorization holds the value of every Authorization header, in

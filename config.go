@@ -108,8 +108,9 @@ type Config struct {
 	// refills go to it first: unknown tokens spend at most
 	// Burst − Burst/4 + Rate·t, and a flood of them cannot keep known
 	// callers from being confirmed again. Defaults: 5/s and 20 for a
-	// development secret key (sk_test_), 50/s and 200 otherwise, half of
-	// Clerk's rate limit, which all Backend API calls of the instance share.
+	// development instance (an sk_test_ secret key or a pk_test_
+	// publishable key), 50/s and 200 otherwise, half of Clerk's rate
+	// limit, which all Backend API calls of the instance share.
 	MachineVerifyRate  float64
 	MachineVerifyBurst int
 
@@ -209,9 +210,11 @@ type Config struct {
 	// DefaultTokenCacheSize; a negative value disables the cache.
 	TokenCacheSize int
 
-	// MaxTokenLifetime is the longest token lifetime accepted: a token
-	// whose exp - iat exceeds it is refused with reason
-	// token-lifetime-exceeded, and a token without iat is refused too. A
+	// MaxTokenLifetime is the longest session token lifetime accepted: a
+	// token whose exp - iat exceeds it is refused with reason
+	// token-lifetime-exceeded, and a token without iat is refused too.
+	// Machine JWTs (M2M, OAuth: a day by default), which no session
+	// revocation concerns, are not bounded by it. A
 	// revocation recorded by [Verifier.MarkRevoked] is kept this long plus
 	// twice the leeway, so it outlives every token of the session. Set it
 	// to the longest lifetime the instance issues (session tokens, JWT

@@ -118,6 +118,9 @@ func TestCrossOriginAgreesWithNetHTTP(t *testing.T) {
 					}
 					in := m.credentialsOf(r)
 					want := cop.Check(r) == nil
+					if host == "" && origin == "null" && site == "" && !isSafeMethod(method) {
+						want = false // stricter: see TestCookieCSRFUnknownHost
+					}
 					if got := m.checkCrossOrigin(&in) == nil; got != want {
 						t.Errorf("%s Sec-Fetch-Site=%q Origin=%q Host=%q: allowed %v; net/http %v", method, site, origin, host, got, want)
 					}
@@ -138,4 +141,23 @@ func TestTrustedOriginsValidated(t *testing.T) {
 	}
 	_, err := NewMiddleware(e.v, MiddlewareOptions{TrustedOrigins: []string{"https://a.example", "http://localhost:3000"}})
 	assert.NoError(t, err)
+}
+
+// TestCookieCSRFUnknownHost: a transport that leaves Credentials.Host
+// empty ("does not know") must not let an Origin without a host through:
+// Origin "null" (a sandboxed iframe or a redirect, from a browser without
+// Sec-Fetch-Site) has an empty host too, and compared equal, so a
+// cross-site POST carrying the victim's cookie was authenticated.
+func TestCookieCSRFUnknownHost(t *testing.T) {
+	e := newMWEnv(t)
+	m := e.middleware(MiddlewareOptions{})
+	tok := e.token()
+	cookies := map[string]string{"__session": tok, "__client_uat": strconv.FormatInt(e.clock.Now().Unix()-60, 10)}
+	for _, origin := range []string{"null", "https://evil.example", "file://"} {
+		d := m.Authenticate(t.Context(), Credentials{Method: "POST",
+			Source: &mapSource{cookies: cookies, headers: map[string]string{"Origin": origin}}})
+		assert.ErrorIs(t, d.Err(), ErrCrossOriginRequest, "Origin %q with an unknown Host", origin)
+	}
+	d := m.Authenticate(t.Context(), Credentials{Method: "POST", Source: &mapSource{cookies: cookies}})
+	assert.NoError(t, d.Err(), "no Origin, no Sec-Fetch-Site: not a browser, as with a known Host")
 }

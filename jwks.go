@@ -179,9 +179,9 @@ func (r *remoteKeys) refreshInBackground() {
 // So a forged kid, whatever its iat, can cost at most one fetch per
 // cooldown and never makes a genuine new kid answer 401.
 func (r *remoteKeys) resolve(ctx context.Context, kid string, issued time.Time) (*verifyKey, error) {
-	call, err := r.fetchFor(issued)
-	if err != nil {
-		return nil, err
+	k, call, err := r.fetchFor(kid, issued)
+	if k != nil || err != nil {
+		return k, err
 	}
 	if err := r.wait(ctx, call); err != nil {
 		return nil, err
@@ -193,29 +193,37 @@ func (r *remoteKeys) resolve(ctx context.Context, kid string, issued time.Time) 
 }
 
 // fetchFor decides whether a token issued at issued, whose kid the held
-// keys lack, may cause a fetch, and returns the fetch to wait for.
-func (r *remoteKeys) fetchFor(issued time.Time) (*fetchCall, error) {
+// keys lacked when the caller looked, may cause a fetch, and returns the
+// fetch to wait for, or the key when a fetch that ended since the caller
+// looked brought it (checked under the lock, so a caller that lost the
+// race with the fetch it would have shared starts no second one).
+func (r *remoteKeys) fetchFor(kid string, issued time.Time) (*verifyKey, *fetchCall, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
 	s := r.snap.Load()
 	servable := s != nil && now.Sub(s.freshUntil) <= r.maxStale
+	if servable {
+		if k := s.keys[kid]; k != nil {
+			return k, nil, nil
+		}
+	}
 	if servable && r.fetchedAfter(s, issued) {
-		return nil, errKidMismatch()
+		return nil, nil, errKidMismatch()
 	}
 	if r.call != nil {
-		return r.call, nil
+		return nil, r.call, nil
 	}
 	if now.Before(r.nextAttempt) {
-		return nil, r.unavailableLocked()
+		return nil, nil, r.unavailableLocked()
 	}
 	if servable {
 		if wait := r.lastUnknown.Add(r.cooldown).Sub(now); wait > 0 {
-			return nil, errCoolingDown(wait)
+			return nil, nil, errCoolingDown(wait)
 		}
 		r.lastUnknown = now
 	}
-	return r.startFetchLocked(), nil
+	return nil, r.startFetchLocked(), nil
 }
 
 // fetchedAfter reports whether s was fetched after a token issued at

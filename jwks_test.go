@@ -74,6 +74,22 @@ func TestJWKSConcurrentColdStartFetchesOnce(t *testing.T) {
 	assert.Equal(t, "Bearer "+testSecret, f.srv.auth.Load())
 }
 
+// TestJWKSResolveAfterTheFetchItMissed: a caller that looked the kid up
+// before the cold-start fetch ended, and asks for a fetch after it ended,
+// gets the fetched key and starts no second fetch. (Under load this race
+// made TestJWKSConcurrentColdStartFetchesOnce see two fetches.)
+func TestJWKSResolveAfterTheFetchItMissed(t *testing.T) {
+	a, _, _ := testKeys(t)
+	f := newJWKSFixture(t, nil, jwkOf("ins_a", "RS256", &a.PublicKey))
+	require.NoError(t, f.v.Warm(context.Background()))
+	require.EqualValues(t, 1, f.srv.requests.Load())
+	k, err := f.v.remote.resolve(context.Background(), "ins_a", f.clock.Now())
+	require.NoError(t, err)
+	require.NotNil(t, k)
+	assert.Equal(t, "ins_a", k.kid)
+	assert.EqualValues(t, 1, f.srv.requests.Load(), "the key was there: no second fetch")
+}
+
 func TestJWKSUnknownKidStormFetchesOncePerCooldown(t *testing.T) {
 	a, _, _ := testKeys(t)
 	f := newJWKSFixture(t, nil, jwkOf("ins_a", "RS256", &a.PublicKey))

@@ -2,6 +2,7 @@ package clerkauth
 
 import (
 	"context"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -77,4 +78,37 @@ func TestRevocationOutlivesEveryAcceptedToken(t *testing.T) {
 	clock.Advance(time.Second)
 	_, err = v.Verify(t.Context(), longest)
 	assert.Equal(t, ReasonTokenExpired, ReasonOf(err))
+}
+
+// TestMaxTokenLifetimeAppliesToSessionsOnly: MaxTokenLifetime bounds how
+// long a session revocation must be remembered; machine JWTs cannot be
+// revoked, and Clerk's OAuth JWTs live a day by default, so they are not
+// refused for their lifetime, whatever route reads them. Session tokens
+// are, on routes accepting machine tokens too.
+func TestMaxTokenLifetimeAppliesToSessionsOnly(t *testing.T) {
+	e := newMachineEnv(t)
+	now := e.clock.Now()
+	a, _, _ := testKeys(t)
+	day := now.Add(24 * time.Hour).Unix()
+	oauth := e.oauth("exp", day)
+	m2m := e.m2m("exp", day)
+	longSession := mint(t, a, stdHeader("k1"), with(stdClaims(now), "exp", day))
+
+	for _, tok := range []string{oauth, m2m} {
+		mt, err := e.v.VerifyMachineToken(t.Context(), tok)
+		require.NoError(t, err)
+		assert.Equal(t, day, mt.Expiration.Unix())
+	}
+	m := e.middleware(MiddlewareOptions{AcceptsToken: []TokenKind{TokenKindAny}})
+	for tok, want := range map[string]int{oauth: 200, m2m: 200, longSession: 401} {
+		for range 2 { // cold, then from the verified-token caches
+			req := httptest.NewRequest("GET", "/", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			rec := httptest.NewRecorder()
+			m.Handler(whoisMachine).ServeHTTP(rec, req)
+			assert.Equal(t, want, rec.Code, rec.Body.String())
+		}
+	}
+	_, err := e.v.Verify(t.Context(), longSession)
+	assert.Equal(t, ReasonTokenLifetimeExceeded, ReasonOf(err))
 }

@@ -88,6 +88,9 @@ type M2MConfig struct {
 	// this much life left instead of minting one (min_remaining_ttl_seconds),
 	// which pools tokens across processes. It must be longer than the
 	// refresh margin and shorter than Lifetime. Default 0: not sent.
+	// Since a pooled token may have been created long before, a source
+	// counts only MinRemainingTTL of each token's life, and so asks Clerk
+	// again every MinRemainingTTL minus the refresh margin.
 	MinRemainingTTL time.Duration
 
 	// HTTPClient is used for every request to Clerk. Default a client with
@@ -345,13 +348,16 @@ func (c *M2MTokensClient) Create(ctx context.Context, p CreateM2MTokenParams) (*
 }
 
 // checkCreatedSecret rejects a created token whose secret could not be
-// sent as a Bearer token unchanged.
+// sent as a Bearer token unchanged, or whose life cannot be counted (see
+// M2MTokenSource.schedule).
 func checkCreatedSecret(t *M2MToken) error {
 	switch {
 	case t.Token == "":
 		return errors.New("answer holds no token")
 	case len(t.Token) > MaxTokenSize || !httpx.HeaderSafe(t.Token) || strings.ContainsRune(t.Token, ' '):
 		return errors.New("token is too large or holds spaces or control characters")
+	case !t.Expiration.IsZero() && t.CreatedAt.IsZero():
+		return errors.New("answer holds an expiration but no creation time: the token's life is unknown")
 	case !t.Expiration.IsZero() && !t.Expiration.After(t.CreatedAt):
 		return errors.New("token expires before it was created")
 	}

@@ -278,6 +278,11 @@ func (s *M2MTokenSource) schedule(tok *M2MToken, sent time.Time) *heldToken {
 		return h
 	}
 	lifetime := tok.Expiration.Sub(tok.CreatedAt)
+	if pooled := s.params.MinRemainingTTL; pooled > 0 {
+		// Clerk may have handed back a token created earlier (by another
+		// process), whose life left is only known to be at least pooled.
+		lifetime = min(lifetime, pooled)
+	}
 	h.expiresAt = sent.Add(lifetime - expiryGuard)
 	h.refreshAt = sent.Add(lifetime - defaultMargin(s.margin, lifetime))
 	if h.refreshAt.After(h.expiresAt) {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -383,4 +386,58 @@ func TestM2MTokenString(t *testing.T) {
 	var none *M2MToken
 	assert.Equal(t, "<nil>", none.String())
 	assert.True(t, errors.Is(noM2MToken(ErrUnauthorized), ErrM2MTokenUnavailable))
+}
+
+// TestM2MTokenSourcePooledTokenExpiresOnTime: with MinRemainingTTL, Clerk
+// may hand back a token another process created earlier, with less life
+// left than its lifetime. The source must not count the whole lifetime
+// from its own request: it would hand the token out after Clerk expired it.
+func TestM2MTokenSourcePooledTokenExpiresOnTime(t *testing.T) {
+	e := newM2MEnv(t)
+	cfg := e.config()
+	cfg.Format, cfg.Lifetime, cfg.MinRemainingTTL = M2MFormatOpaque, 10*time.Minute, 5*time.Minute
+	a := e.source(t, cfg)
+	first, err := a.Token(bg())
+	require.NoError(t, err)
+
+	e.clerk.Clock().Advance(4 * time.Minute)
+	b := e.source(t, cfg)
+	pooled, err := b.Token(bg())
+	require.NoError(t, err)
+	require.Equal(t, first.Token, pooled.Token, "Clerk hands back the pooled token, 6 min left")
+
+	for range 13 { // 6.5 min, in 30 s steps: past the pooled token's expiration
+		e.clerk.Clock().Advance(30 * time.Second)
+		tok, err := b.Token(bg())
+		require.NoError(t, err)
+		if !assert.True(t, e.verifiesAtClerk(t, tok.Token), "at %v the source hands out a token Clerk refuses",
+			e.clerk.Clock().Now().Sub(time.Unix(1_800_000_000, 0))) {
+			return
+		}
+		require.Eventually(t, func() bool { return idle(b) }, 5*time.Second, time.Millisecond)
+	}
+}
+
+// TestM2MTokenCreatedWithoutCreatedAt: a created token's life is counted
+// as expiration - created_at; an answer without created_at would make
+// that decades, and the source would hand the token out long after it
+// expired. Such an answer is refused as unexpected.
+func TestM2MTokenCreatedWithoutCreatedAt(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"object":"machine_to_machine_token","id":"mt_1","token":"mt_secret0123456789",`+
+			`"subject":"mch_1","scopes":[],"claims":null,"revoked":false,"revocation_reason":null,"expired":false,`+
+			`"expiration":`+strconv.FormatInt(now.Add(time.Hour).UnixMilli(), 10)+`,"last_used_at":null,"updated_at":0}`)
+	}))
+	t.Cleanup(srv.Close)
+	s, err := NewM2MTokenSource(M2MConfig{
+		MachineSecretKey: "ak_0123456789abcdef", APIURL: srv.URL, MaxRetries: -1,
+		Now: func() time.Time { return now },
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	_, err = s.Token(bg())
+	require.ErrorIs(t, err, ErrM2MTokenUnavailable)
+	assert.ErrorIs(t, err, ErrUnexpectedResponse)
 }

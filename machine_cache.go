@@ -167,7 +167,7 @@ func (cfg *Config) machineDefaults() error {
 	}
 	cfg.MachineTokenCacheTTL = orDefault(cfg.MachineTokenCacheTTL, DefaultMachineTokenCacheTTL)
 	rate, burst := 50.0, 200
-	if strings.HasPrefix(cfg.SecretKey, "sk_test_") {
+	if strings.HasPrefix(cfg.SecretKey, "sk_test_") || strings.HasPrefix(cfg.PublishableKey, "pk_test_") {
 		rate, burst = 5, 20
 	}
 	cfg.MachineVerifyRate = orDefault(cfg.MachineVerifyRate, rate)

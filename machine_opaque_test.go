@@ -486,3 +486,30 @@ func TestOpaqueConcurrencyCap(t *testing.T) {
 	close(gate)
 	wg.Wait()
 }
+
+// TestMachineVerifyDefaultsFollowTheInstance: the default budget is half
+// of the instance's rate limit, so a development instance gets the small
+// one however it is recognised: by its secret key, or, for a receiver
+// configured with a machine secret key and no instance secret key, by its
+// publishable key.
+func TestMachineVerifyDefaultsFollowTheInstance(t *testing.T) {
+	tests := []struct {
+		name  string
+		cfg   Config
+		rate  float64
+		burst int
+	}{
+		{"development secret key", Config{SecretKey: testSecret, PublishableKey: testPK}, 5, 20},
+		{"machine key, development publishable key", Config{MachineSecretKey: testMachineSecret, PublishableKey: testPK, JWKSURL: "https://clerk.example.test/.well-known/jwks.json"}, 5, 20},
+		{"production keys", Config{SecretKey: "sk_live_0123456789abcdef", PublishableKey: "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k"}, 50, 200},
+		{"explicit", Config{SecretKey: testSecret, PublishableKey: testPK, MachineVerifyRate: 7, MachineVerifyBurst: 9}, 7, 9},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := tt.cfg.withDefaults()
+			require.NoError(t, err)
+			assert.Equal(t, tt.rate, cfg.MachineVerifyRate)
+			assert.Equal(t, tt.burst, cfg.MachineVerifyBurst)
+		})
+	}
+}
