@@ -51,7 +51,8 @@ const (
 	machineCacheSize = 10000
 	// maxVerifyInFlight bounds the verify calls running at once.
 	maxVerifyInFlight = 16
-	// machineVerifyTimeout bounds one verify call.
+	// machineVerifyTimeout bounds one verify call, or Config.RequestTimeout
+	// when shorter.
 	machineVerifyTimeout = 5 * time.Second
 	// maxVerifyBody bounds the answer read from a verify endpoint.
 	maxVerifyBody = 64 << 10
@@ -101,6 +102,7 @@ type opaqueVerifier struct {
 	now        func() time.Time
 	leeway     time.Duration
 	logger     *slog.Logger
+	timeout    time.Duration // of one verify call
 
 	ttl     time.Duration // <= 0: no positive cache
 	hasher  tokenHasher
@@ -138,7 +140,8 @@ func newOpaqueVerifier(cfg *Config) *opaqueVerifier {
 		baseURL: strings.TrimRight(cfg.APIURL, "/"), secretKey: cfg.SecretKey, machineKey: cfg.MachineSecretKey,
 		apiVersion: cfg.APIVersion, userAgent: httpx.UserAgent(userAgentProduct, cfg.UserAgent),
 		client: cfg.HTTPClient, now: cfg.Now, leeway: cfg.Leeway, logger: cfg.Logger,
-		ttl: cfg.MachineTokenCacheTTL, hasher: newTokenHasher(hashSecretOf(cfg)),
+		timeout: verifyTimeoutOf(cfg.RequestTimeout),
+		ttl:     cfg.MachineTokenCacheTTL, hasher: newTokenHasher(hashSecretOf(cfg)),
 		local: local, shared: cfg.MachineTokenCache, refused: refused, known: known,
 		scope: scope, flight: newFlightGroup[*MachineToken](scope),
 		bucket:  budget.New(cfg.MachineVerifyRate, cfg.MachineVerifyBurst, cfg.Now),
@@ -181,13 +184,15 @@ func (o *opaqueVerifier) verify(ctx context.Context, token string, kind TokenKin
 	}
 	key := o.hasher.sum(token)
 	now := o.now()
+	// A refusal is remembered in process first: repeating a refused token
+	// costs no shared-cache read either.
+	if until, ok := o.refused.Get(key); ok && now.Before(until) {
+		return nil, verr(ReasonTokenInvalid, "Clerk did not confirm the token (remembered)")
+	}
 	if !strict {
 		if mt, ok := o.cached(ctx, key, kind, now); ok {
 			return mt, nil
 		}
-	}
-	if until, ok := o.refused.Get(key); ok && now.Before(until) {
-		return nil, verr(ReasonTokenInvalid, "Clerk did not confirm the token (remembered)")
 	}
 	mt, err := o.flight.do(ctx, string(kind)+string(key[:]), func(ctx context.Context) (*MachineToken, error) {
 		return o.confirmShared(ctx, key, token, kind, bearer, strict)
@@ -223,7 +228,17 @@ func (o *opaqueVerifier) cached(ctx context.Context, key [sha256.Size]byte, kind
 		return nil, false
 	}
 	o.local.Add(key, confirmedToken{mt: mt, until: minTime(until, now.Add(o.ttl))})
+	o.markKnown(key, mt, now) // confirmed by Clerk through another replica
 	return mt, true
+}
+
+// verifyTimeoutOf bounds one verify call: machineVerifyTimeout, or the
+// configured per-request timeout when shorter.
+func verifyTimeoutOf(requestTimeout time.Duration) time.Duration {
+	if requestTimeout > 0 && requestTimeout < machineVerifyTimeout {
+		return requestTimeout
+	}
+	return machineVerifyTimeout
 }
 
 // forget removes token from the caches.
@@ -238,7 +253,7 @@ func (o *opaqueVerifier) confirm(ctx context.Context, key [sha256.Size]byte, tok
 		return nil, err
 	}
 	defer release()
-	ctx, cancel := context.WithTimeout(ctx, machineVerifyTimeout)
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	o.calls.Add(1)
 	mt, err := o.call(ctx, token, kind, bearer)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -455,14 +456,28 @@ func TestSharedMachineTokenCache(t *testing.T) {
 	require.NoError(t, replica.ForgetMachineToken(context.Background(), goodM2M))
 	assert.Empty(t, shared.m)
 
-	// A corrupted or foreign entry is a miss, not a token.
-	for k := range shared.m {
-		shared.m[k] = []byte(`{"v":1,"kind":"api_key","id":"ak_x","sub":"user_evil","until":99999999999999}`)
-	}
+	// A corrupted or foreign entry under the token's key is a miss, not a
+	// token: a fresh replica (nothing cached in process) asks Clerk.
 	e.clock.Advance(DefaultMachineTokenCacheTTL)
-	mt, err = e.v.VerifyMachineToken(context.Background(), goodM2M)
-	require.NoError(t, err)
-	assert.Equal(t, testMachine, mt.Subject)
+	for _, bad := range []string{
+		`{"v":1,"kind":"api_key","id":"ak_x","sub":"user_evil","until":99999999999999}`,
+		`not json`,
+		`{"v":99}`,
+	} {
+		fresh := newTestVerifier(t, Config{
+			SecretKey: testSecret, JWKSURL: e.jwks.URL, APIURL: e.api.URL + "/v1", PublishableKey: testPK,
+			Now: e.clock.Now, MachineTokenCache: shared,
+		})
+		shared.mu.Lock()
+		shared.m[sharedKey(fresh.opaque.hasher.sum(goodM2M))] = []byte(bad)
+		shared.mu.Unlock()
+		before := e.api.calls.Load()
+		mt, err = fresh.VerifyMachineToken(context.Background(), goodM2M)
+		require.NoError(t, err, bad)
+		assert.Equal(t, testMachine, mt.Subject, bad)
+		assert.Equal(t, TokenKindM2M, mt.Kind, bad)
+		assert.EqualValues(t, before+1, e.api.calls.Load(), "%s: not trusted, Clerk asked", bad)
+	}
 }
 
 // TestOpaqueConcurrencyCap: at most maxVerifyInFlight calls run at once;
@@ -512,4 +527,70 @@ func TestMachineVerifyDefaultsFollowTheInstance(t *testing.T) {
 			assert.Equal(t, tt.burst, cfg.MachineVerifyBurst)
 		})
 	}
+}
+
+// TestOpaqueVerifyHonoursRequestTimeout: a verify call is bounded by
+// Config.RequestTimeout when it is shorter than the built-in 5 s.
+func TestOpaqueVerifyHonoursRequestTimeout(t *testing.T) {
+	assert.Equal(t, machineVerifyTimeout, verifyTimeoutOf(0))
+	assert.Equal(t, machineVerifyTimeout, verifyTimeoutOf(time.Minute))
+	assert.Equal(t, 200*time.Millisecond, verifyTimeoutOf(200*time.Millisecond))
+
+	e := newMachineEnv(t, func(c *Config) { c.RequestTimeout = 200 * time.Millisecond })
+	gate := make(chan struct{}) // the endpoint never answers until the test ends
+	t.Cleanup(func() { close(gate) })
+	e.api.set(func(f *fakeVerify) { f.gate = gate })
+	start := time.Now()
+	_, err := e.v.VerifyMachineToken(context.Background(), goodAPIKey)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrKeysUnavailable, "not judged: 503")
+	assert.Less(t, time.Since(start), 3*time.Second, "bounded by RequestTimeout, not the 5 s default")
+}
+
+// TestOpaqueRefusalCostsNoSharedRead: a token Clerk refused is refused
+// from process memory before the shared cache is asked.
+func TestOpaqueRefusalCostsNoSharedRead(t *testing.T) {
+	shared := &countingCache{mapCache: mapCache{m: map[string][]byte{}}}
+	e := newMachineEnv(t, func(c *Config) { c.MachineTokenCache = shared })
+	e.api.set(func(f *fakeVerify) {
+		f.answer = func(string, string) (int, string, http.Header) {
+			return 404, `{"errors":[{"code":"resource_not_found","message":"not found"}]}`, nil
+		}
+	})
+	_, err := e.v.VerifyMachineToken(context.Background(), goodAPIKey)
+	require.ErrorIs(t, err, ErrInvalidToken)
+	reads := shared.gets.Load()
+	for range 50 {
+		_, err := e.v.VerifyMachineToken(context.Background(), goodAPIKey)
+		require.ErrorIs(t, err, ErrInvalidToken)
+	}
+	assert.Equal(t, reads, shared.gets.Load(), "repeats of a refused token read nothing shared")
+	assert.EqualValues(t, 1, e.api.calls.Load())
+}
+
+// TestSharedConfirmationGivesPriority: a token another replica confirmed
+// (read from the shared cache) gets the budget priority of known tokens
+// here too, so it is renewed from the reserve during a flood.
+func TestSharedConfirmationGivesPriority(t *testing.T) {
+	shared := &mapCache{m: map[string][]byte{}}
+	e := newMachineEnv(t, func(c *Config) { c.MachineTokenCache = shared })
+	_, err := e.v.VerifyMachineToken(context.Background(), goodAPIKey)
+	require.NoError(t, err)
+	replica := newTestVerifier(t, Config{
+		SecretKey: testSecret, JWKSURL: e.jwks.URL, APIURL: e.api.URL + "/v1", PublishableKey: testPK,
+		Now: e.clock.Now, MachineTokenCache: shared,
+	})
+	_, err = replica.VerifyMachineToken(context.Background(), goodAPIKey)
+	require.NoError(t, err)
+	assert.True(t, replica.opaque.isKnown(replica.opaque.hasher.sum(goodAPIKey)))
+}
+
+type countingCache struct {
+	mapCache
+	gets atomic.Int64
+}
+
+func (c *countingCache) Get(ctx context.Context, key string) ([]byte, error) {
+	c.gets.Add(1)
+	return c.mapCache.Get(ctx, key)
 }
