@@ -39,11 +39,13 @@ func TestShareMakesOneCallPerTTL(t *testing.T) {
 
 // TestOpaqueFloodStaysWithinBudget: random API keys never pass, valid
 // cached keys keep working, and the instance sees no more calls than the
-// documented burst + rate × elapsed.
+// documented burst + rate × elapsed. It uses as many valid keys as the
+// report (16: more than the 15 new tokens the default budget admits at
+// once), so the report's set-up is tested too.
 func TestOpaqueFloodStaysWithinBudget(t *testing.T) {
 	e := newEnv(t)
 	r, err := RunOpaqueFlood(context.Background(), e, FloodOptions{
-		ValidKeys: 4, ValidRequests: 200, ValidWorkers: 2,
+		ValidKeys: 16, ValidRequests: 200, ValidWorkers: 2,
 		Random: 500, FloodWorkers: 2, MaxDuration: 10 * time.Second, CacheTTL: time.Minute,
 	})
 	if err != nil {
