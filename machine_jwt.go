@@ -103,8 +103,13 @@ func (r machineJWTRules) checkSubject(c *Claims, _ time.Time) error {
 		return verr(ReasonTokenVerificationFailed, "token ID claim (jti) is required")
 	case r.kind == TokenKindM2M && !strings.HasPrefix(c.UserID, prefixMachineID):
 		return verr(ReasonTokenInvalid, "an M2M token's subject must be a machine")
-	case c.SessionID != "":
-		return verr(ReasonTokenTypeMismatch, "a token with a session claim (sid) is not a machine token")
+	case r.kind == TokenKindM2M && c.SessionID != "":
+		return verr(ReasonTokenTypeMismatch, "a token with a session claim (sid) is not an M2M token")
+	case r.kind == TokenKindOAuth && !strings.HasPrefix(c.UserID, "user_"):
+		// As for opaque OAuth tokens: Clerk issues them for users only. An
+		// OAuth token may carry the consenting session's sid (Clerk's own
+		// fixtures do); its typ and category keep session tokens out.
+		return verr(ReasonTokenInvalid, "an OAuth access token's subject must be a user")
 	}
 	return nil
 }

@@ -93,6 +93,8 @@ func TestVerifyMachineJWT(t *testing.T) {
 		{"OAuth application/at+jwt", mint(t, a, with(oh, "typ", "application/at+jwt"), oc), TokenKindOAuth, []string{"read", "write"}},
 		{"OAuth scp preferred to scope", e.oauth("scp", []string{"x"}), TokenKindOAuth, []string{"x"}},
 		{"OAuth aud ignored without a configured audience", e.oauth("aud", "https://api.other.test"), TokenKindOAuth, []string{"read", "write"}},
+		// Clerk's own OAuth fixtures carry the consenting session's sid and azp.
+		{"OAuth with sid and azp, as Clerk mints them", e.oauth("sid", "sess_1", "azp", "https://app.example.test"), TokenKindOAuth, []string{"read", "write"}},
 	}
 	for _, tc := range valid {
 		t.Run("accepts "+tc.name, func(t *testing.T) {
@@ -123,6 +125,8 @@ func TestVerifyMachineJWT(t *testing.T) {
 		{"M2M nbf as a string", e.m2m("nbf", "0"), ReasonTokenVerificationFailed},
 		{"M2M without jti", e.m2m("jti", nil), ReasonTokenVerificationFailed},
 		{"M2M with a sid", e.m2m("sid", "sess_1"), ReasonTokenTypeMismatch},
+		{"at+jwt with a machine subject: classed M2M, refused for its typ", e.oauth("sub", "mch_1"), ReasonTokenVerificationFailed},
+		{"OAuth with an organization subject", e.oauth("sub", "org_1"), ReasonTokenInvalid},
 		{"M2M alg HS256", mint(t, a, with(mh, "alg", "HS256"), mc), ReasonTokenInvalidAlgorithm},
 		{"M2M alg none", b64json(t, with(mh, "alg", "none")) + "." + b64json(t, mc) + ".c2ln", ReasonTokenInvalidAlgorithm},
 		{"M2M alg ES256", mint(t, a, with(mh, "alg", "ES256"), mc), ReasonTokenInvalidAlgorithm},
