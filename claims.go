@@ -3,6 +3,8 @@ package clerkauth
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/clerkauth/clerkauth/internal/scoped"
 )
 
 // Session statuses that can appear in a token's sts claim.
@@ -66,6 +68,26 @@ type Claims struct {
 	// raw is the whole payload. A string, so that the decoded claims can
 	// share its memory and no caller can change it.
 	raw string
+
+	// orgPerms holds the v2 o.per and o.fpm claims until the signature is
+	// checked: they expand into Org.Permissions (up to tens of thousands
+	// of strings for a 16 KiB payload), work no unsigned token may cause.
+	orgPerms *pendingPermissions
+}
+
+// pendingPermissions are the undecoded permission claims of a v2 token.
+type pendingPermissions struct{ per, fpm string }
+
+// expandPermissions decodes the organization permissions of a token whose
+// signature has been checked. It is not safe to call concurrently; it runs
+// before the claims are shared.
+func (c *Claims) expandPermissions() {
+	if p := c.orgPerms; p != nil {
+		c.orgPerms = nil
+		if c.Org != nil {
+			c.Org.Permissions = scoped.Permissions(c.Features, p.per, p.fpm)
+		}
+	}
 }
 
 // Actor identifies who is acting on behalf of the user (impersonation or an

@@ -35,10 +35,11 @@ import (
 // claimsBlock holds a Claims and the values it usually points to, so that
 // a token costs one allocation for all of them. The rare Actor is not in it.
 type claimsBlock struct {
-	c   Claims
-	org Organization
-	fva [2]int
-	aud [1]string
+	c     Claims
+	org   Organization
+	perms pendingPermissions
+	fva   [2]int
+	aud   [1]string
 }
 
 // claimsDecoder builds a Claims from the members of a payload.
@@ -60,11 +61,24 @@ type claimsDecoder struct {
 	orgID, orgSlug, orgRole, orgPerms jsonscan.Value
 }
 
-// parseClaims decodes a session token's JSON payload into Claims. It runs
-// after the signature check; see the table above for each claim's rules.
-// Malformed JSON gives token-invalid, a mistyped registered claim
-// token-verification-failed.
+// parseClaims decodes a session token's JSON payload into Claims, with
+// the organization permissions expanded: for claims whose signature is
+// checked, or that are only decoded.
 func parseClaims(payload []byte) (*Claims, error) {
+	c, err := parseClaimsUnsigned(payload)
+	if err != nil {
+		return nil, err
+	}
+	c.expandPermissions()
+	return c, nil
+}
+
+// parseClaimsUnsigned decodes a session token's JSON payload into Claims,
+// leaving the organization permissions undecoded until
+// [Claims.expandPermissions] (after the signature check); see the table
+// above for each claim's rules. Malformed JSON gives token-invalid, a
+// mistyped registered claim token-verification-failed.
+func parseClaimsUnsigned(payload []byte) (*Claims, error) {
 	d := claimsDecoder{s: string(payload), b: new(claimsBlock)}
 	nestedClaims := [...]string{"act", "o"}
 	if err := jsonscan.ObjectNested(payload, d.member, nestedClaims[:], d.nested); err != nil {
@@ -356,7 +370,8 @@ func (d *claimsDecoder) orgV2() *Organization {
 	}
 	org := &d.b.org
 	org.ID, org.Slug, org.Role = d.o.id, d.o.slug, scoped.PrefixWithOrg(d.o.role)
-	org.Permissions = scoped.Permissions(d.b.c.Features, d.o.per, d.o.fpm)
+	d.b.c.orgPerms = &d.b.perms // expanded once the signature is checked
+	d.b.perms = pendingPermissions{per: d.o.per, fpm: d.o.fpm}
 	return org
 }
 

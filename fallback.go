@@ -168,6 +168,7 @@ func (f *onlineFallback) confirm(ctx context.Context, key [sha256.Size]byte, tok
 		f.verdicts.Add(key, verdict{err: err, until: until})
 		return nil, err
 	}
+	c.expandPermissions() // Clerk confirmed the token: its claims are Clerk's
 	f.verdicts.Add(key, verdict{claims: c, until: until})
 	return c, nil
 }

@@ -59,7 +59,7 @@ func (v *Verifier) parseWith(token string, checkHeader func(*joseHeader) error) 
 	if err != nil {
 		return nil, verr(ReasonTokenInvalid, "payload is not base64url")
 	}
-	if t.claims, err = parseClaims(payload); err != nil {
+	if t.claims, err = parseClaimsUnsigned(payload); err != nil {
 		return nil, err
 	}
 	return t, nil
