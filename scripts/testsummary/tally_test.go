@@ -189,3 +189,22 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("fuzz targets %v, want %s", got, want)
 	}
 }
+
+func TestEngineTimedOut(t *testing.T) {
+	tests := []struct {
+		name string
+		out  string
+		want bool
+	}{
+		{"engine deadline", `{"Output":"    --- FAIL: FuzzX (3.53s)\n"}` + "\n" + `{"Output":"        context deadline exceeded\n"}`, true},
+		{"a real finding", `{"Output":"context deadline exceeded\n"}` + "\n" + `{"Output":"Failing input written to testdata/fuzz/FuzzX/abc\n"}`, false},
+		{"an ordinary failure", `{"Output":"--- FAIL: FuzzX\n    x_test.go:12: bad\n"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := engineTimedOut([]byte(tt.out)); got != tt.want {
+				t.Fatalf("engineTimedOut = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
