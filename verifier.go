@@ -155,7 +155,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.claims.expandPermissions() // claims.go: only for signed claims
+	t.claims.expandPermissions() // claims.go: only signed claims are expanded
+
 	if err := v.checkClaims(t.claims, now); err != nil { // claimchecks.go
 		return nil, err
 	}
