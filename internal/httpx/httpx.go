@@ -224,6 +224,7 @@ type FieldError struct {
 	Err            error
 }
 
+// Error returns "clerkauth: invalid configuration: <field> <problem>[: <cause>]".
 func (e *FieldError) Error() string {
 	msg := ErrInvalidConfig.Error() + ": " + e.Field + " " + e.Problem
 	if e.Err != nil {
