@@ -83,8 +83,11 @@ func TestPeriodicResyncWritesBackLostKeys(t *testing.T) {
 	})
 
 	t.Run("a resync with nothing to write logs nothing", func(t *testing.T) {
+		before, bBefore := a.Status().LastSync, b.Status().LastSync
 		time.Sleep(500 * time.Millisecond) // at least two more resyncs
 		assert.Equal(t, 1, logs.count("wrote back revocations"))
+		assert.True(t, a.Status().LastSync.After(before), "Status().LastSync follows the periodic resync")
+		assert.Equal(t, bBefore, b.Status().LastSync, "B's resync is disabled")
 	})
 }
 

@@ -193,7 +193,13 @@ func (s *Store) periodicResync(ctx context.Context) {
 	if !s.connected.Load() {
 		return
 	}
-	if err := s.resync(ctx, resyncPeriodic); err != nil && ctx.Err() == nil {
+	err := s.resync(ctx, resyncPeriodic)
+	switch {
+	case err == nil:
+		s.mu.Lock()
+		s.lastSync = s.opts.Now()
+		s.mu.Unlock()
+	case ctx.Err() == nil:
 		s.report(fmt.Errorf("%w: periodic resync, will retry in %v: %w", ErrUnavailable, s.opts.ResyncInterval, err))
 	}
 }
