@@ -91,20 +91,36 @@ func TestPeriodicResyncWritesBackLostKeys(t *testing.T) {
 	})
 }
 
-// TestPeriodicResyncDisabled checks that a negative ResyncInterval leaves
-// lost keys lost while the subscription stays up (the gap the option
-// closes).
-func TestPeriodicResyncDisabled(t *testing.T) {
+// TestPeriodicResyncStopped checks that nothing writes lost keys back
+// with a negative ResyncInterval (the gap the option closes) or after
+// Close, while the store keeps the revocation in force locally.
+func TestPeriodicResyncStopped(t *testing.T) {
 	t.Parallel()
 	r := startRedis(t)
 	admin := newClient(t, r.addr())
-	opts := fastOptions()
-	opts.ResyncInterval = -1
-	a := newStore(t, newClient(t, r.addr()), opts)
-	require.NoError(t, a.Revoke(bg, "sess_off", time.Time{}))
-	require.NoError(t, admin.FlushAll(bg).Err())
-	time.Sleep(time.Second) // five 200 ms intervals
-	assert.False(t, keyExists(admin, "sess_off")(), "nothing writes it back")
-	assert.True(t, revoked(a, "sess_off")(), "still in force locally")
-	assert.True(t, a.Status().Connected)
+	disabled := fastOptions()
+	disabled.ResyncInterval = -1
+	tests := []struct {
+		name  string
+		opts  redisstore.Options
+		close bool
+	}{
+		{"disabled", disabled, false},
+		{"closed", resyncOptions(), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := "sess_" + tt.name
+			s := newStore(t, newClient(t, r.addr()), tt.opts)
+			require.NoError(t, s.Revoke(bg, id, time.Time{}))
+			if tt.close {
+				require.NoError(t, s.Close())
+			}
+			require.NoError(t, admin.Del(bg, redisstore.DefaultPrefix+id).Err())
+			time.Sleep(time.Second) // five 200 ms intervals
+			assert.False(t, keyExists(admin, id)(), "nothing writes it back")
+			assert.True(t, revoked(s, id)(), "still in force locally")
+			assert.Equal(t, !tt.close, s.Status().Connected)
+		})
+	}
 }
