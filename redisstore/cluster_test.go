@@ -188,3 +188,61 @@ func TestCluster(t *testing.T) {
 		assert.Equal(t, len(ids)+1, c.Status().Revoked)
 	})
 }
+
+// TestClusterMasterRestartedEmpty restarts, without persistence, a master
+// that does not serve the channel's slot: the subscriptions stay up, so
+// only the periodic resync can write back the revocations it lost.
+func TestClusterMasterRestartedEmpty(t *testing.T) {
+	t.Parallel()
+	cl := startCluster(t, 3)
+	ca := newClusterClient(t, cl.addrs())
+	var logs logBuffer
+	opts := resyncOptions()
+	opts.Logger = logs.logger()
+	a := newStore(t, ca, opts)
+	b := newStore(t, newClusterClient(t, cl.addrs()), opts) // same log: either may win a key
+
+	var ids []string
+	for i := range 60 {
+		id := "sess_restart_" + strconv.Itoa(i)
+		ids = append(ids, id)
+		require.NoError(t, a.Revoke(bg, id, time.Now().Add(10*time.Minute)))
+	}
+	sub, err := ca.MasterForKey(bg, redisstore.DefaultPrefix+"events")
+	require.NoError(t, err)
+	var victim *redisServer
+	for _, r := range cl.nodes {
+		if r.addr() != sub.Options().Addr {
+			victim = r
+			break
+		}
+	}
+	held := newClient(t, victim.addr()).DBSize(bg).Val()
+	require.Positive(t, held, "the restarted master held some revocations")
+
+	restarted := time.Now()
+	victim.stop()
+	victim.start() // same nodes.conf, no data: it rejoins as the same master, empty
+	cl.waitState(t, "ok", cl.nodes...)
+	t.Logf("master holding %d of %d revocations restarted empty; cluster_state:ok after %v", held, len(ids), time.Since(restarted))
+
+	total := func() int64 {
+		var n int64
+		for _, r := range cl.nodes {
+			n += newClient(t, r.addr()).DBSize(bg).Val()
+		}
+		return n
+	}
+	eventually(t, 10*time.Second, "every revocation back in Redis", func() bool { return total() == int64(len(ids)) })
+	t.Logf("all %d revocations back in Redis %v after the restart", len(ids), time.Since(restarted))
+	assert.True(t, a.Status().Connected && b.Status().Connected, "the subscriptions stayed up")
+	eventually(t, 5*time.Second, "the write-backs logged, with their counts", func() bool {
+		return logs.sum("wrote back revocations", "count") == int(held)
+	})
+	assert.Equal(t, logs.count("wrote back revocations"), logs.count("trigger=periodic"))
+
+	c := newStore(t, newClusterClient(t, cl.addrs()), redisstore.Options{ResyncInterval: -1})
+	for _, id := range ids {
+		assert.True(t, revoked(c, id)(), "a replica started afterwards sees %s", id)
+	}
+}

@@ -14,7 +14,9 @@
 // is (re)established, the Store reloads every revoked ID from Redis (SCAN
 // over the key prefix), so revocations missed during a partition are
 // learned, and writes back the ones it recorded locally while Redis was
-// unreachable.
+// unreachable. The same resync runs every [Options.ResyncInterval] (default
+// 1 minute, jittered) while the subscription stays up, so revocations Redis
+// lost without dropping the connection are written back too.
 //
 // # Using it
 //
@@ -53,6 +55,8 @@
 // Cluster is supported; a master down with no replica to promote makes
 // writes fail (retried as above) and, if it serves the channel's slot, stops
 // the revocation feed for every replica until it is back. Run every master
-// with persistence: one restarted empty is not written back unless the
-// subscription also dropped.
+// with persistence: one restarted empty keeps the subscriptions up, so its
+// revocations are written back only by the periodic resync
+// ([Options.ResyncInterval], default 1 minute), and a replica started
+// before then does not see them.
 package redisstore

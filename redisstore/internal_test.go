@@ -49,3 +49,26 @@ func TestLocalSetKeepsLaterUntil(t *testing.T) {
 	l.purge(now.Add(2 * time.Hour))
 	assert.Zero(t, l.len())
 }
+
+func TestResyncIntervalDefaults(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     time.Duration
+		want   time.Duration
+		active bool
+	}{
+		{"zero means the default", 0, DefaultResyncInterval, true},
+		{"negative disables", -1, -1, false},
+		{"positive kept", 250 * time.Millisecond, 250 * time.Millisecond, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := Options{ResyncInterval: tt.in}.withDefaults()
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, o.ResyncInterval)
+			r := newResyncTimer(o.ResyncInterval)
+			defer r.stop()
+			assert.Equal(t, tt.active, r.c() != nil, "timer armed")
+		})
+	}
+}

@@ -10,13 +10,17 @@ import (
 
 // Defaults for [Options].
 const (
-	DefaultPrefix        = "clerkauth:revoked:"
-	DefaultMinTTL        = 2 * time.Minute
-	DefaultMaxTTL        = 24 * time.Hour
-	DefaultPingInterval  = 5 * time.Second
-	DefaultRetryInterval = 500 * time.Millisecond
-	DefaultMaxRetry      = 30 * time.Second
-	DefaultMaxPending    = 10000
+	DefaultPrefix         = "clerkauth:revoked:"
+	DefaultMinTTL         = 2 * time.Minute
+	DefaultMaxTTL         = 24 * time.Hour
+	DefaultPingInterval   = 5 * time.Second
+	DefaultRetryInterval  = 500 * time.Millisecond
+	DefaultMaxRetry       = 30 * time.Second
+	DefaultMaxPending     = 10000
+	DefaultResyncInterval = time.Minute
+	// MinResyncInterval is the shortest positive Options.ResyncInterval
+	// accepted: a shorter one would have the Store scan Redis nonstop.
+	MinResyncInterval = 100 * time.Millisecond
 )
 
 // Options configures a [Store]. The zero value is usable: every field
@@ -41,9 +45,11 @@ type Options struct {
 	// It must not block. Default: none; use [Store.Status] to poll instead.
 	OnError func(error)
 
-	// Logger receives rare operational warnings: an evicting
+	// Logger receives rare operational messages: an evicting
 	// maxmemory-policy found at the first connection, a maxmemory-policy
-	// that cannot be read, the pending set reaching MaxPending. It never
+	// that cannot be read, the pending set reaching MaxPending, and one
+	// Info line per resynchronisation that wrote revocations back to
+	// Redis (with their count). It never
 	// receives tokens. Default slog.Default(): these warnings are about
 	// revocations being lost, so they are not silent unless asked
 	// (pass a logger with a discarding handler to silence them).
@@ -84,6 +90,29 @@ type Options struct {
 	// MaxRetryInterval caps the reconnection and write retry delays.
 	// Default 30 seconds.
 	MaxRetryInterval time.Duration
+
+	// ResyncInterval is how often the Store reconciles its local set with
+	// Redis while the subscription stays up: it loads the revocations
+	// Redis holds that the local set lacks, and writes back (SET NX, with
+	// the TTL each has left, broadcast) those the local set holds that
+	// Redis lacks. This heals a Redis Cluster master restarted without
+	// persistence, which drops no subscription and so triggers no
+	// reconnection resync. Each wait is drawn at random between half and
+	// all of the interval, so a fleet does not resync in step.
+	//
+	// One resync costs, per master, one SCAN of the database (COUNT 1000
+	// per call; MATCH filters on the server, so a database shared with
+	// other data costs about one call per 1000 keys of it) with one PTTL
+	// pipeline per SCAN page, then one pipeline of SET NX and one of
+	// PUBLISH for what was missing; and memory for one map of the
+	// revocations found. It runs on the writer goroutine, between write
+	// attempts, and is skipped while the Store is not synchronised (the
+	// reconnection resyncs anyway). A failure is reported through OnError
+	// and retried at the next interval.
+	//
+	// Default 1 minute; a negative value disables it; a positive value
+	// below MinResyncInterval is invalid.
+	ResyncInterval time.Duration
 }
 
 // withDefaults returns a copy of o with defaults filled in, or an error
@@ -93,6 +122,9 @@ func (o Options) withDefaults() (Options, error) {
 		if d < 0 {
 			return o, fmt.Errorf("redisstore: negative duration in options: %w", clerkauth.ErrInvalidConfig)
 		}
+	}
+	if o.ResyncInterval > 0 && o.ResyncInterval < MinResyncInterval {
+		return o, fmt.Errorf("redisstore: ResyncInterval %v below %v: %w", o.ResyncInterval, MinResyncInterval, clerkauth.ErrInvalidConfig)
 	}
 	if o.MaxPending < 0 {
 		return o, fmt.Errorf("redisstore: negative MaxPending: %w", clerkauth.ErrInvalidConfig)
@@ -116,6 +148,7 @@ func (o Options) withDefaults() (Options, error) {
 	o.MaxTTL = orDefault(o.MaxTTL, DefaultMaxTTL)
 	o.PingInterval = orDefault(o.PingInterval, DefaultPingInterval)
 	o.RetryInterval = orDefault(o.RetryInterval, DefaultRetryInterval)
+	o.ResyncInterval = orDefault(o.ResyncInterval, DefaultResyncInterval)
 	o.MaxRetryInterval = orDefault(o.MaxRetryInterval, max(DefaultMaxRetry, o.RetryInterval))
 	if o.MinTTL > o.MaxTTL {
 		return o, fmt.Errorf("redisstore: MinTTL %v exceeds MaxTTL %v: %w", o.MinTTL, o.MaxTTL, clerkauth.ErrInvalidConfig)

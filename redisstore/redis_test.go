@@ -247,6 +247,25 @@ func (b *logBuffer) count(s string) int {
 	return n
 }
 
+// sum adds up the integer attribute key of the logged lines containing s.
+func (b *logBuffer) sum(s, key string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	total := 0
+	for line := range strings.Lines(b.buf.String()) {
+		if !strings.Contains(line, s) {
+			continue
+		}
+		for field := range strings.FieldsSeq(line) {
+			if v, ok := strings.CutPrefix(field, key+"="); ok {
+				n, _ := strconv.Atoi(v)
+				total += n
+			}
+		}
+	}
+	return total
+}
+
 func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }
 
 // quietLogger drops go-redis's own log lines (dial failures are expected

@@ -49,8 +49,9 @@ var errEmptySessionID = errors.New("redisstore: empty session ID")
 // while Redis is unreachable.
 //
 // A Store is safe for concurrent use. It runs two goroutines from [New]
-// until [Store.Close]: a subscriber and a writer. It does not own the Redis client: close the
-// client after the Store.
+// until [Store.Close]: a subscriber, and a writer that also runs the
+// periodic resync ([Options.ResyncInterval]). It does not own the Redis
+// client: close the client after the Store.
 type Store struct {
 	client  redis.UniversalClient
 	opts    Options
@@ -121,8 +122,8 @@ func New(ctx context.Context, client redis.UniversalClient, opts Options) (*Stor
 // or ctx ends first, it returns an error wrapping [ErrNotShared] and
 // [ErrUnavailable]: the revocation is in force here and the Store keeps
 // writing it in the background (with the TTL it has left, and never after
-// it has expired) until Redis accepts it; the subscriber's next
-// resynchronisation writes it back too. Retrying Revoke is harmless. After
+// it has expired) until Redis accepts it; the next resynchronisation
+// (reconnection or periodic) writes it back too. Retrying Revoke is harmless. After
 // [Store.Close] nothing is written any more: Revoke only records locally
 // and returns an error wrapping ErrNotShared.
 func (s *Store) Revoke(ctx context.Context, sessionID string, until time.Time) error {
@@ -175,7 +176,8 @@ type Status struct {
 	LastError error
 	// LastErrorAt is when LastError happened.
 	LastErrorAt time.Time
-	// LastSync is when the revoked set was last fully reloaded from Redis.
+	// LastSync is when the revoked set was last fully reloaded from Redis
+	// (at a connection, or by the periodic resync).
 	LastSync time.Time
 	// Revoked is the number of entries in the local set.
 	Revoked int
@@ -202,8 +204,8 @@ func (s *Store) Status() Status {
 	return st
 }
 
-// Close stops the subscriber and writer goroutines and waits for them to
-// exit. It does not close the Redis client. Revocations still waiting to be
+// Close stops the subscriber and writer goroutines (and so the periodic
+// resync) and waits for them to exit. It does not close the Redis client. Revocations still waiting to be
 // written are abandoned (Revoke calls waiting for them return an error
 // wrapping [ErrNotShared]). After Close, IsRevoked keeps answering from the
 // local set and Revoke records locally only. Close is idempotent and always

@@ -257,6 +257,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"MinTTL above MaxTTL", c, redisstore.Options{MinTTL: time.Hour, MaxTTL: time.Minute}},
 		{"negative duration", c, redisstore.Options{PingInterval: -time.Second}},
 		{"retry above max", c, redisstore.Options{RetryInterval: time.Hour, MaxRetryInterval: time.Second}},
+		{"resync interval too short", c, redisstore.Options{ResyncInterval: time.Millisecond}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

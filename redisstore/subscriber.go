@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -52,7 +53,7 @@ func (s *Store) connect(ctx context.Context) (*redis.PubSub, error) {
 		err = s.awaitSubscription(ctx, ps)
 	}
 	if err == nil {
-		err = s.resync(ctx)
+		err = s.resync(ctx, resyncConnect)
 	}
 	if err != nil {
 		s.dropConn(ps)
@@ -119,10 +120,18 @@ func (s *Store) handle(msg any) {
 	s.local.add(id, s.opts.Now().Add(min(ttl, s.opts.MaxTTL)))
 }
 
+// Why a resynchronisation runs, as logged.
+const (
+	resyncConnect  = "connect"  // the subscription was (re)established
+	resyncOverflow = "overflow" // the pending set overflowed
+	resyncPeriodic = "periodic" // Options.ResyncInterval elapsed
+)
+
 // resync loads every revocation held in Redis into the local set, then
 // writes back the local revocations Redis lacks (made while it was
-// unreachable, or lost by a Redis restart without persistence).
-func (s *Store) resync(ctx context.Context) error {
+// unreachable, or lost by a Redis restart without persistence). It logs
+// one Info line if it wrote any back.
+func (s *Store) resync(ctx context.Context, trigger string) error {
 	remote, err := s.loadRemote(ctx)
 	if err != nil {
 		return fmt.Errorf("redisstore: reloading revoked sessions: %w", err)
@@ -137,7 +146,13 @@ func (s *Store) resync(ctx context.Context) error {
 			missing[id] = remaining
 		}
 	})
-	if err := s.writeBack(ctx, missing); err != nil {
+	written, err := s.writeBack(ctx, missing)
+	if written > 0 {
+		s.opts.Logger.LogAttrs(ctx, slog.LevelInfo,
+			"redisstore: wrote back revocations Redis had lost",
+			slog.Int("count", written), slog.Int("in_redis", len(remote)), slog.String("trigger", trigger))
+	}
+	if err != nil {
 		return fmt.Errorf("redisstore: writing back local revocations: %w", err)
 	}
 	return nil
@@ -216,30 +231,35 @@ func (s *Store) readTTLs(ctx context.Context, c redis.Cmdable, keys []string, fn
 
 // writeBack stores the given revocations in Redis where absent (SET NX, so
 // when many replicas write back after a Redis restart only one wins per
-// key) and broadcasts those it wrote.
-func (s *Store) writeBack(ctx context.Context, missing map[string]time.Duration) error {
+// key) and broadcasts those it wrote. It returns how many it wrote, even
+// when some writes failed (a cluster master down).
+func (s *Store) writeBack(ctx context.Context, missing map[string]time.Duration) (int, error) {
 	if len(missing) == 0 {
-		return nil
+		return 0, nil
 	}
 	set := make(map[string]*redis.BoolCmd, len(missing))
-	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, setErr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for id, ttl := range missing {
 			set[id] = p.SetNX(ctx, s.opts.Prefix+id, ttl.Milliseconds(), ttl)
 		}
 		return nil
 	})
-	if err != nil {
-		return err
+	var written []string
+	for id, cmd := range set {
+		if cmd.Err() == nil && cmd.Val() {
+			written = append(written, id)
+		}
 	}
-	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for id, cmd := range set {
-			if cmd.Val() {
-				p.Publish(ctx, s.opts.Channel, encodeMessage(id, missing[id]))
-			}
+	if len(written) == 0 {
+		return 0, setErr
+	}
+	_, pubErr := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range written {
+			p.Publish(ctx, s.opts.Channel, encodeMessage(id, missing[id]))
 		}
 		return nil
 	})
-	return err
+	return len(written), errors.Join(setErr, pubErr)
 }
 
 // setConn records ps as the current subscription so Close can interrupt it;

@@ -152,7 +152,8 @@ func (p *pendingSet) len() int {
 
 // writeLoop is the writer goroutine: it makes a write attempt whenever a
 // Revoke call waits for one, and retries what is left with jittered
-// exponential backoff, until ctx is cancelled.
+// exponential backoff; between attempts it runs the periodic resync
+// (Options.ResyncInterval). It returns once ctx is cancelled.
 func (s *Store) writeLoop(ctx context.Context) {
 	defer s.wg.Done()
 	defer s.pending.close()
@@ -161,11 +162,17 @@ func (s *Store) writeLoop(ctx context.Context) {
 		<-timer.C
 	}
 	defer timer.Stop()
+	periodic := newResyncTimer(s.opts.ResyncInterval)
+	defer periodic.stop()
 	backoff := time.Duration(0)
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-periodic.c():
+			s.periodicResync(ctx)
+			periodic.reset()
+			continue
 		case <-s.pending.wake:
 		case <-timer.C:
 		}
@@ -179,6 +186,60 @@ func (s *Store) writeLoop(ctx context.Context) {
 	}
 }
 
+// periodicResync reconciles the local set with Redis while the Store is
+// synchronised; a failure is reported and left for the next interval.
+// While the Store is not synchronised, the reconnection resyncs instead.
+func (s *Store) periodicResync(ctx context.Context) {
+	if !s.connected.Load() {
+		return
+	}
+	err := s.resync(ctx, resyncPeriodic)
+	switch {
+	case err == nil:
+		s.mu.Lock()
+		s.lastSync = s.opts.Now()
+		s.mu.Unlock()
+	case ctx.Err() == nil:
+		s.report(fmt.Errorf("%w: periodic resync, will retry in %v: %w", ErrUnavailable, s.opts.ResyncInterval, err))
+	}
+}
+
+// resyncTimer fires after a jittered Options.ResyncInterval; a disabled
+// one (negative interval) never fires.
+type resyncTimer struct {
+	interval time.Duration
+	t        *time.Timer
+}
+
+func newResyncTimer(interval time.Duration) *resyncTimer {
+	r := &resyncTimer{interval: interval}
+	if interval > 0 {
+		r.t = time.NewTimer(jitter(interval))
+	}
+	return r
+}
+
+// c returns the channel the timer fires on, nil (never ready) if disabled.
+func (r *resyncTimer) c() <-chan time.Time {
+	if r.t == nil {
+		return nil
+	}
+	return r.t.C
+}
+
+// reset schedules the next firing; call it only after c fired.
+func (r *resyncTimer) reset() {
+	if r.t != nil {
+		r.t.Reset(jitter(r.interval))
+	}
+}
+
+func (r *resyncTimer) stop() {
+	if r.t != nil {
+		r.t.Stop()
+	}
+}
+
 // flush makes one write attempt over the pending set and reports whether
 // nothing is left to retry from it.
 func (s *Store) flush(ctx context.Context) bool {
@@ -189,7 +250,7 @@ func (s *Store) flush(ctx context.Context) bool {
 	results := s.writeEntries(ctx, b.entries)
 	var reconcileErr error
 	if b.reconcile {
-		reconcileErr = s.resync(ctx)
+		reconcileErr = s.resync(ctx, resyncOverflow)
 	}
 	ok := s.pending.settle(b, results, reconcileErr)
 	if !ok {
