@@ -103,9 +103,10 @@ type Config struct {
 	// verify endpoints for opaque machine tokens (a token bucket): at most
 	// Burst + Rate·t calls in any t, whatever callers send. A token that
 	// would need a call beyond it is answered 503 with Retry-After; cached
-	// tokens are unaffected. A quarter of the burst (at least one call) is
-	// kept for tokens Clerk confirmed before whose cache entry expired, and
-	// refills go to it first: unknown tokens spend at most
+	// tokens are unaffected. A quarter of the burst (at least one call,
+	// none for a burst of 1) is kept for tokens Clerk confirmed before
+	// whose cache entry expired, and refills go to it first: unknown
+	// tokens spend at most
 	// Burst − Burst/4 + Rate·t, and a flood of them cannot keep known
 	// callers from being confirmed again. Defaults: 5/s and 20 for a
 	// development instance (an sk_test_ secret key or a pk_test_

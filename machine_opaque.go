@@ -68,8 +68,9 @@ const (
 )
 
 // reserveOf is the part of a verify budget of burst kept for known tokens:
-// a quarter, at least one.
-func reserveOf(burst int) int { return max(burst/4, 1) }
+// a quarter, at least one, but never the whole burst: with a burst of 1 an
+// unknown token could otherwise never be confirmed.
+func reserveOf(burst int) int { return max(min(max(burst/4, 1), burst-1), 0) }
 
 // opaqueEndpoint is how one kind is verified.
 type opaqueEndpoint struct {
