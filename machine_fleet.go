@@ -136,10 +136,7 @@ func (o *opaqueVerifier) confirmShared(ctx context.Context, key [sha256.Size]byt
 			return mt, err
 		}
 		if err == nil { // we hold the lease
-			defer func() {
-				_ = o.fleet.leaser.Unlease(context.WithoutCancel(ctx), name)
-				o.fleet.holding.Add(-1)
-			}()
+			defer o.giveBack(ctx, name)
 		}
 	}
 	began := time.Now()
@@ -166,21 +163,23 @@ func (o *opaqueVerifier) awaitLease(ctx context.Context, key [sha256.Size]byte, 
 	defer deadline.Stop()
 	pause := fleetPollMin
 	for {
-		taken, lerr := o.tryLease(ctx, name)
+		lease, lerr := o.tryLease(ctx, name)
 		// Look after the lease is taken too: its last holder stored its
 		// answer before giving it back.
 		if mt, ok, err := o.sharedAnswer(ctx, key, kind); ok {
-			if taken {
-				_ = o.fleet.leaser.Unlease(context.WithoutCancel(ctx), name)
-				o.fleet.holding.Add(-1)
+			if lease == leaseTaken {
+				o.giveBack(ctx, name)
 			}
 			return mt, true, err
 		}
 		switch {
 		case lerr != nil:
 			return nil, false, errNoLease
-		case taken:
+		case lease == leaseTaken:
 			return nil, false, nil
+		case lease == leaseFree:
+			// Nobody asks Clerk about the token: no answer will come.
+			return nil, false, errNoLease
 		}
 		t := time.NewTimer(pause)
 		select {
@@ -196,20 +195,39 @@ func (o *opaqueVerifier) awaitLease(ctx context.Context, key [sha256.Size]byte, 
 	}
 }
 
+// leaseState is what tryLease found of a token's lease.
+type leaseState uint8
+
+const (
+	leaseHeld  leaseState = iota // another replica (or call) holds it: its answer will come
+	leaseTaken                   // this Verifier holds it now
+	leaseFree                    // nobody holds it, and this Verifier may not
+)
+
 // tryLease takes the lease of name unless this Verifier already holds
 // as many leases as it may make calls at once: a call it could not make
-// would be answered 503, so it lets another replica take the lease.
-func (o *opaqueVerifier) tryLease(ctx context.Context, name string) (bool, error) {
-	if o.fleet.holding.Add(1) > maxVerifyInFlight {
-		o.fleet.holding.Add(-1)
-		return false, nil
-	}
+// would be answered 503, so it lets another replica take the lease. Then
+// it only learns whether someone holds the lease (leaseHeld: wait for the
+// answer) or not (leaseFree: no answer will come; a flood of made-up
+// tokens is answered at once, not after fleetLeaseWait of polling).
+func (o *opaqueVerifier) tryLease(ctx context.Context, name string) (leaseState, error) {
+	saturated := o.fleet.holding.Add(1) > maxVerifyInFlight
 	taken, err := o.fleet.leaser.Lease(ctx, name, fleetLeaseWait)
-	if !taken || err != nil {
+	switch {
+	case err != nil || !taken:
 		o.fleet.holding.Add(-1)
-		return false, err
+		return leaseHeld, err
+	case saturated:
+		o.giveBack(ctx, name)
+		return leaseFree, nil
 	}
-	return true, nil
+	return leaseTaken, nil
+}
+
+// giveBack gives back a lease tryLease took.
+func (o *opaqueVerifier) giveBack(ctx context.Context, name string) {
+	_ = o.fleet.leaser.Unlease(context.WithoutCancel(ctx), name)
+	o.fleet.holding.Add(-1)
 }
 
 // sharedAnswer returns the verdict about the token of key that the caches
