@@ -73,8 +73,13 @@ const (
 	fleetPollMin = 2 * time.Millisecond
 	fleetPollMax = 25 * time.Millisecond
 	// forgottenSize bounds the keys remembered as forgotten, so that a
-	// call in flight when its token was forgotten is not cached.
-	forgottenSize = 1024
+	// call in flight when its token was forgotten is not cached: as many
+	// as the in-process caches hold, so a bulk revocation of up to that
+	// many tokens within one TTL (each forget by ID remembers about two
+	// keys) pushes none out early. Only forgets fill it (the operator's,
+	// or another replica's through the shared cache), never callers;
+	// about 100 bytes an entry.
+	forgottenSize = machineCacheSize
 )
 
 // fleet is the part of an opaqueVerifier that deals with other replicas.
