@@ -277,6 +277,15 @@ type Config struct {
 	obs *observer // built from Observer and Logger by withDefaults
 }
 
+// trimmedEnv returns a getter of the variables lookup finds, trimmed of
+// white space, "" for an unset one.
+func trimmedEnv(lookup func(string) (string, bool)) func(string) string {
+	return func(k string) string {
+		v, _ := lookup(k)
+		return strings.TrimSpace(v)
+	}
+}
+
 // ConfigFromEnv returns a Config read from the environment variables Clerk's
 // SDKs use: CLERK_SECRET_KEY, CLERK_MACHINE_SECRET_KEY,
 // CLERK_PUBLISHABLE_KEY, CLERK_JWT_KEY, CLERK_API_URL, CLERK_API_VERSION,
@@ -288,10 +297,7 @@ func ConfigFromEnv() Config {
 }
 
 func configFromLookup(lookup func(string) (string, bool)) Config {
-	get := func(k string) string {
-		v, _ := lookup(k)
-		return strings.TrimSpace(v)
-	}
+	get := trimmedEnv(lookup)
 	return Config{
 		SecretKey:         get("CLERK_SECRET_KEY"),
 		MachineSecretKey:  get(EnvMachineSecretKey),

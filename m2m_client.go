@@ -121,10 +121,7 @@ func M2MConfigFromEnv() M2MConfig {
 }
 
 func m2mConfigFromLookup(lookup func(string) (string, bool)) M2MConfig {
-	get := func(k string) string {
-		v, _ := lookup(k)
-		return strings.TrimSpace(v)
-	}
+	get := trimmedEnv(lookup)
 	return M2MConfig{
 		MachineSecretKey: get(EnvMachineSecretKey),
 		APIURL:           get("CLERK_API_URL"),
