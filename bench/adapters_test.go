@@ -8,10 +8,12 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/gofiber/fiber/v3"
 	"github.com/labstack/echo/v4"
+	echo5 "github.com/labstack/echo/v5"
 	"github.com/valyala/fasthttp"
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkecho"
+	"github.com/clerkauth/clerkauth/clerkecho5"
 	"github.com/clerkauth/clerkauth/clerkfiber"
 	"github.com/clerkauth/clerkauth/clerkgin"
 )
@@ -90,6 +92,17 @@ func echoServer(mw ...echo.MiddlewareFunc) *echo.Echo {
 func BenchmarkAdapterEcho(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { serveHTTPLoop(b, echoServer()) })
 	b.Run("auth", func(b *testing.B) { serveHTTPLoop(b, echoServer(clerkecho.Middleware(adapterMiddleware(b)))) })
+}
+
+func echo5Server(mw ...echo5.MiddlewareFunc) *echo5.Echo {
+	e := echo5.New()
+	e.GET("/private", func(c *echo5.Context) error { return c.NoContent(http.StatusOK) }, mw...)
+	return e
+}
+
+func BenchmarkAdapterEcho5(b *testing.B) {
+	b.Run("bare", func(b *testing.B) { serveHTTPLoop(b, echo5Server()) })
+	b.Run("auth", func(b *testing.B) { serveHTTPLoop(b, echo5Server(clerkecho5.Middleware(adapterMiddleware(b)))) })
 }
 
 // serveFiberLoop serves the token's request through app's fasthttp

@@ -5,6 +5,7 @@ go 1.26.0
 replace (
 	github.com/clerkauth/clerkauth => ../
 	github.com/clerkauth/clerkauth/clerkecho => ../clerkecho
+	github.com/clerkauth/clerkauth/clerkecho5 => ../clerkecho5
 	github.com/clerkauth/clerkauth/clerkfiber => ../clerkfiber
 	github.com/clerkauth/clerkauth/clerkgin => ../clerkgin
 )
@@ -14,12 +15,14 @@ require (
 	github.com/clerk/clerk-sdk-go/v2 v2.4.2
 	github.com/clerkauth/clerkauth v0.0.0-00010101000000-000000000000
 	github.com/clerkauth/clerkauth/clerkecho v0.0.0-00010101000000-000000000000
+	github.com/clerkauth/clerkauth/clerkecho5 v0.0.0-00010101000000-000000000000
 	github.com/clerkauth/clerkauth/clerkfiber v0.0.0-00010101000000-000000000000
 	github.com/clerkauth/clerkauth/clerkgin v0.0.0-00010101000000-000000000000
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/labstack/echo/v4 v4.16.4
+	github.com/labstack/echo/v5 v5.4.4
 	github.com/valyala/fasthttp v1.69.0
 )
 

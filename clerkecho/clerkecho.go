@@ -2,8 +2,9 @@
 // (github.com/labstack/echo/v4): an echo.MiddlewareFunc that authenticates
 // requests with Clerk session tokens (and machine tokens, with
 // MiddlewareOptions.AcceptsToken), guards as echo.MiddlewareFuncs, and
-// accessors taking an echo.Context. Echo v5, whose Context is a struct
-// and whose handlers differ, is not covered.
+// accessors taking an echo.Context. For echo v5, whose Context is a
+// struct used as *echo.Context, use package clerkecho5
+// (github.com/clerkauth/clerkauth/clerkecho5), which has the same API.
 //
 // It is a thin layer over [clerkauth.Middleware.AuthenticateRequest], the
 // decision net/http's middleware makes: every request gets the same

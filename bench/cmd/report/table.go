@@ -165,7 +165,7 @@ func (t *table) benchRows(res map[string]bench.Result) {
 // clerkauth's own net/http middleware, all from one run.
 func (t *table) adapterRows(res map[string]bench.Result) {
 	ref := res["AdapterNetHTTP/auth"]
-	for _, fw := range []string{"NetHTTP", "Gin", "Echo", "Fiber"} {
+	for _, fw := range []string{"NetHTTP", "Gin", "Echo", "Echo5", "Fiber"} {
 		bare, auth := res["Adapter"+fw+"/bare"], res["Adapter"+fw+"/auth"]
 		label := "adapter warm: " + strings.ToLower(fw) + " + clerkauth vs bare " + strings.ToLower(fw)
 		if bare.Runs == 0 || auth.Runs == 0 {
