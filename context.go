@@ -65,7 +65,8 @@ func authStateFrom(ctx context.Context) *authState {
 // and plain net/http directly; with the clerkgin and clerkfiber adapters,
 // SessionFromContext(c) itself works (*gin.Context and fiber.Ctx are
 // context.Contexts; see [ContextKey]), as does c.Request.Context() with
-// gin; echo through c.Request().Context() or clerkecho.Session(c).
+// gin; echo through c.Request().Context() or clerkecho.Session(c)
+// (clerkecho5.Session(c) on echo v5).
 // The returned Claims are shared and MUST NOT be modified.
 //
 // Despite its name it returns the session token's *Claims (who is signed

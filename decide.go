@@ -10,7 +10,7 @@ import (
 // This file is the middleware's authentication decision, apart from any
 // transport. Its exported face is Middleware.Authenticate (authenticate.go):
 // Middleware.Handler and the adapters of other frameworks (clerkgin,
-// clerkecho, clerkfiber) all fill a Credentials, which becomes the
+// clerkecho, clerkecho5, clerkfiber) all fill a Credentials, which becomes the
 // credentials below in one place (Credentials.credentials), call decide
 // through Authenticate, and answer a failure with RenderError (respond.go)
 // or their ErrorHandler, as Go's http.CrossOriginProtection separates Check
