@@ -218,6 +218,27 @@ func (m *Middleware) Authenticate(ctx context.Context, in Credentials) Decision 
 	return m.decision(ctx, in.credentials())
 }
 
+// HTTPOnlyOptions returns the names of the options m was built with that
+// take net/http types (MiddlewareOptions.Skip, TokenExtractor and
+// ErrorHandler, in that order), nil when none is set. Only
+// [Middleware.AuthenticateRequest], [Middleware.WriteError] and
+// [Decision.ServeHTTP] apply them: an adapter that decides from
+// [Credentials] alone calls it to refuse, at set-up, options it would
+// otherwise ignore. It is safe for concurrent use.
+func (m *Middleware) HTTPOnlyOptions() []string {
+	var names []string
+	if m.skip != nil {
+		names = append(names, "Skip")
+	}
+	if m.extractor != nil {
+		names = append(names, "TokenExtractor")
+	}
+	if m.resp.custom {
+		names = append(names, "ErrorHandler")
+	}
+	return names
+}
+
 // AuthenticateRequest decides r as [Middleware.Handler] does: Skip first,
 // then TokenExtractor or r's Authorization header and cookies, through
 // [Middleware.Authenticate]. Adapters of routers built on net/http (gin,

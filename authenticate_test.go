@@ -195,3 +195,31 @@ func TestRenderErrorRealm(t *testing.T) {
 	rep.EachHeader(h.Set)
 	assert.Equal(t, `Bearer realm="billing"`, h.Get("WWW-Authenticate"))
 }
+
+// TestHTTPOnlyOptions: the options taking net/http types are named, in
+// order, so that an adapter deciding from Credentials alone can refuse
+// them; the default error handler is not one of them.
+func TestHTTPOnlyOptions(t *testing.T) {
+	e := newMWEnv(t)
+	skip := func(*http.Request) bool { return false }
+	extract := func(*http.Request) (string, error) { return "", nil }
+	handle := func(http.ResponseWriter, *http.Request, error) {}
+	tests := []struct {
+		name string
+		opts MiddlewareOptions
+		want []string
+	}{
+		{"none", MiddlewareOptions{}, nil},
+		{"realm only: the default handler", MiddlewareOptions{Realm: "api"}, nil},
+		{"skip", MiddlewareOptions{Skip: skip}, []string{"Skip"}},
+		{"extractor", MiddlewareOptions{TokenExtractor: extract}, []string{"TokenExtractor"}},
+		{"error handler", MiddlewareOptions{ErrorHandler: handle}, []string{"ErrorHandler"}},
+		{"all", MiddlewareOptions{ErrorHandler: handle, Skip: skip, TokenExtractor: extract},
+			[]string{"Skip", "TokenExtractor", "ErrorHandler"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, e.middleware(tt.opts).HTTPOnlyOptions())
+		})
+	}
+}

@@ -305,6 +305,7 @@ type Middleware struct {
 // responder answers failed requests.
 type responder struct {
 	handler func(http.ResponseWriter, *http.Request, error)
+	custom  bool // handler is MiddlewareOptions.ErrorHandler
 }
 
 func (p *responder) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -343,7 +344,7 @@ func NewMiddleware(v *Verifier, opts MiddlewareOptions) (*Middleware, error) {
 		authPreflight: opts.AuthenticatePreflight, passPreflight: opts.InsecurePassPreflight,
 		csrfCheck: !opts.InsecureSkipCSRFCheck, trusted: trusted,
 		debug: opts.DebugHeaders, sessions: opts.SessionsClient, now: opts.Now, logger: opts.Logger,
-		resp:    &responder{handler: opts.ErrorHandler},
+		resp:    &responder{handler: opts.ErrorHandler, custom: opts.ErrorHandler != nil},
 		flights: newFlightScope(),
 		accepts: accepts, strict: opts.StrictMachineTokens,
 	}

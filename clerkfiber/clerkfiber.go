@@ -33,8 +33,9 @@
 // valid after the handler returns.
 //
 // MiddlewareOptions.Skip, TokenExtractor and ErrorHandler take net/http
-// types and are not used by fiber: use [Config]'s Next, TokenExtractor and
-// ErrorHandler.
+// types, which fiber has not: use [Config]'s Next, TokenExtractor and
+// ErrorHandler. [New] panics when the Middleware has one of them and the
+// Config lacks its fiber counterpart, rather than ignore it.
 package clerkfiber
 
 import (
@@ -83,7 +84,11 @@ type adapterKey struct{}
 // [Session]); any other is answered (by default 400, 401 or 503 with a
 // JSON body in Clerk's error shape) and stops there, unless m's options
 // let it through signed out. It panics if m is nil. Only the first config
-// is used.
+// is used. It also panics when m was built with an option taking net/http
+// types (MiddlewareOptions.Skip, TokenExtractor, ErrorHandler) and the
+// config lacks its fiber counterpart (Next, TokenExtractor,
+// ErrorHandler): fiber cannot run the former, and ignoring it would
+// answer differently from what m was set up to do.
 //
 // The returned handler is safe for concurrent use, as m is.
 func New(m *clerkauth.Middleware, config ...Config) fiber.Handler {
@@ -94,7 +99,27 @@ func New(m *clerkauth.Middleware, config ...Config) fiber.Handler {
 	if len(config) > 0 {
 		a.cfg = config[0]
 	}
+	if name, fiberName := a.cfg.uncovered(m.HTTPOnlyOptions()); name != "" {
+		panic("clerkfiber: New: MiddlewareOptions." + name + " takes net/http types, which fiber cannot run: set clerkfiber.Config." + fiberName + " instead")
+	}
 	return a.handle
+}
+
+// uncovered returns the first of names (net/http options of a Middleware)
+// whose fiber counterpart cfg leaves unset, with that counterpart's name;
+// "", "" when each is covered.
+func (cfg *Config) uncovered(names []string) (name, fiberName string) {
+	for _, n := range names {
+		switch {
+		case n == "Skip" && cfg.Next == nil:
+			return n, "Next"
+		case n == "TokenExtractor" && cfg.TokenExtractor == nil:
+			return n, "TokenExtractor"
+		case n == "ErrorHandler" && cfg.ErrorHandler == nil:
+			return n, "ErrorHandler"
+		}
+	}
+	return "", ""
 }
 
 // RequireSession returns a fiber middleware that rejects requests without

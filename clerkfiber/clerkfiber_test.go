@@ -221,3 +221,54 @@ func TestGuardWithoutMiddleware(t *testing.T) {
 		t.Errorf("%d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 }
+
+// TestNewRefusesNetHTTPOptions: a Middleware built with an option fiber
+// cannot run (it takes net/http types) is refused when the Config lacks
+// its fiber counterpart, and accepted with it.
+func TestNewRefusesNetHTTPOptions(t *testing.T) {
+	f := newFixture(t)
+	skip := func(*http.Request) bool { return true }
+	extract := func(*http.Request) (string, error) { return "", nil }
+	handle := func(http.ResponseWriter, *http.Request, error) {}
+	next := func(fiber.Ctx) bool { return false }
+	fiberExtract := func(fiber.Ctx) (string, error) { return "", nil }
+	fiberHandle := func(fiber.Ctx, error) error { return nil }
+	tests := []struct {
+		name  string
+		opts  clerkauth.MiddlewareOptions
+		cfg   clerkfiber.Config
+		panic string // "" when New must not panic
+	}{
+		{"no net/http option", clerkauth.MiddlewareOptions{}, clerkfiber.Config{}, ""},
+		{"Skip without Next", clerkauth.MiddlewareOptions{Skip: skip}, clerkfiber.Config{},
+			"MiddlewareOptions.Skip takes net/http types, which fiber cannot run: set clerkfiber.Config.Next instead"},
+		{"Skip with Next", clerkauth.MiddlewareOptions{Skip: skip}, clerkfiber.Config{Next: next}, ""},
+		{"TokenExtractor without its fiber twin", clerkauth.MiddlewareOptions{TokenExtractor: extract}, clerkfiber.Config{Next: next},
+			"MiddlewareOptions.TokenExtractor takes net/http types, which fiber cannot run: set clerkfiber.Config.TokenExtractor instead"},
+		{"TokenExtractor with its fiber twin", clerkauth.MiddlewareOptions{TokenExtractor: extract}, clerkfiber.Config{TokenExtractor: fiberExtract}, ""},
+		{"ErrorHandler without its fiber twin", clerkauth.MiddlewareOptions{ErrorHandler: handle}, clerkfiber.Config{TokenExtractor: fiberExtract},
+			"MiddlewareOptions.ErrorHandler takes net/http types, which fiber cannot run: set clerkfiber.Config.ErrorHandler instead"},
+		{"all three covered", clerkauth.MiddlewareOptions{Skip: skip, TokenExtractor: extract, ErrorHandler: handle},
+			clerkfiber.Config{Next: next, TokenExtractor: fiberExtract, ErrorHandler: fiberHandle}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := f.middleware(t, tt.opts)
+			got := panicValue(func() { clerkfiber.New(m, tt.cfg) })
+			want := any(nil)
+			if tt.panic != "" {
+				want = "clerkfiber: New: " + tt.panic
+			}
+			if got != want {
+				t.Errorf("New panicked with %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// panicValue runs f and returns what it panicked with, nil if it did not.
+func panicValue(f func()) (v any) {
+	defer func() { v = recover() }()
+	f()
+	return nil
+}
