@@ -14,6 +14,7 @@ import (
 const (
 	maxErrorBody   = 64 << 10 // bytes read from an error response
 	maxBodyExcerpt = 200      // bytes of a non-JSON error body kept in Body
+	maxTextExcerpt = 300      // bytes of each upstream text Error shows
 )
 
 // APIError is an unsuccessful answer of Clerk's Backend API. Use
@@ -55,15 +56,18 @@ type APIErrorEntry struct {
 	Meta map[string]any `json:"meta,omitempty"`
 }
 
-// Error returns "clerkauth: <op>: <status>: <code>: <message> …".
+// Error returns "clerkauth: <op>: <status>: <code>: <message> …". The
+// texts that came from the answer are cut to a few hundred bytes and their
+// control characters replaced, so that an error body cannot flood a log
+// line or forge lines or terminal escapes in it.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "clerkauth: %s: %d %s", e.Op, e.StatusCode, http.StatusText(e.StatusCode))
 	if len(e.Errors) > 0 {
 		first := e.Errors[0]
-		fmt.Fprintf(&b, ": %s", first.Code)
+		fmt.Fprintf(&b, ": %s", printable(first.Code))
 		if msg := firstNonEmpty(first.LongMessage, first.Message); msg != "" {
-			fmt.Fprintf(&b, ": %s", msg)
+			fmt.Fprintf(&b, ": %s", printable(msg))
 		}
 		if n := len(e.Errors) - 1; n > 0 {
 			fmt.Fprintf(&b, " (and %d more)", n)
@@ -75,10 +79,14 @@ func (e *APIError) Error() string {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
 	if e.TraceID != "" {
-		fmt.Fprintf(&b, " (trace %s)", e.TraceID)
+		fmt.Fprintf(&b, " (trace %s)", printable(e.TraceID))
 	}
 	return b.String()
 }
+
+// printable returns a bounded excerpt of an upstream text without control
+// characters.
+func printable(s string) string { return httpx.Excerpt([]byte(s), maxTextExcerpt) }
 
 // Is reports whether target is the sentinel of e's class.
 func (e *APIError) Is(target error) bool {
