@@ -92,7 +92,9 @@ func printable(s string) string { return httpx.Excerpt([]byte(s), maxTextExcerpt
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
-		return e.StatusCode == http.StatusNotFound
+		// Only Clerk's own answer (a ClerkErrors body) says the resource
+		// does not exist; a proxy's 404 page says nothing about it.
+		return e.StatusCode == http.StatusNotFound && len(e.Errors) > 0
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized
 	case ErrRateLimited:
