@@ -168,11 +168,30 @@ func (e *APIError) redact(secret string) {
 	}
 }
 
-// redactMeta redacts the string values of m, one level deep.
+// redactMeta redacts the string values of m, at every depth (a gateway
+// echoing the request nests it), keys included.
 func redactMeta(m map[string]any, secret string) {
 	for k, v := range m {
-		if s, ok := v.(string); ok {
-			m[k] = httpx.Redact(s, secret)
+		if rk := httpx.Redact(k, secret); rk != k {
+			delete(m, k)
+			k = rk
+		}
+		m[k] = redactValue(v, secret)
+	}
+}
+
+// redactValue returns v, a decoded JSON value, with its strings redacted;
+// maps and slices are redacted in place.
+func redactValue(v any, secret string) any {
+	switch v := v.(type) {
+	case string:
+		return httpx.Redact(v, secret)
+	case map[string]any:
+		redactMeta(v, secret)
+	case []any:
+		for i := range v {
+			v[i] = redactValue(v[i], secret)
 		}
 	}
+	return v
 }
