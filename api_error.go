@@ -100,7 +100,7 @@ func (e *APIError) Is(target error) bool {
 	case ErrRateLimited:
 		return e.StatusCode == http.StatusTooManyRequests
 	case ErrEndpointDeprecated:
-		return e.StatusCode == http.StatusGone || e.HasCode("operation_deprecated")
+		return e.StatusCode == http.StatusGone && len(e.Errors) > 0 || e.HasCode("operation_deprecated")
 	}
 	return false
 }

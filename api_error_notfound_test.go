@@ -58,3 +58,27 @@ func TestNotFoundNeedsClerksAnswer(t *testing.T) {
 		assert.Equal(t, string(ReasonSessionsUnavailable), reasonOf(t, rec))
 	})
 }
+
+// TestGoneNeedsClerksAnswer: ErrEndpointDeprecated turns the online
+// fallback off for good. Only Clerk's answer (ClerkErrors) may say an
+// endpoint is gone; a 410 page from something else must not.
+func TestGoneNeedsClerksAnswer(t *testing.T) {
+	for _, tt := range []struct {
+		name, body string
+		want       bool
+	}{
+		{"Clerk's operation_deprecated", `{"errors":[{"code":"operation_deprecated","message":"m","long_message":"l"}]}`, true},
+		{"a page", "<h1>410 Gone</h1>", false},
+		{"an empty body", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, _ := newFakeClient(t, Config{MaxRetries: -1}, func(_ int, w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(http.StatusGone)
+				_, _ = w.Write([]byte(tt.body))
+			})
+			_, err := c.Get(t.Context(), "sess_1")
+			require.Error(t, err)
+			assert.Equal(t, tt.want, errors.Is(err, ErrEndpointDeprecated))
+		})
+	}
+}

@@ -263,9 +263,10 @@ var (
 	// wait.
 	ErrRateLimited = errors.New("clerkauth: rate limited")
 
-	// ErrEndpointDeprecated is matched by a 410 answer or an
-	// operation_deprecated error code: the endpoint (such as
-	// POST /sessions/{id}/verify) is deprecated and pending removal.
+	// ErrEndpointDeprecated is matched by a 410 answer with Clerk's error
+	// body, or an operation_deprecated error code: the endpoint (such as
+	// POST /sessions/{id}/verify) is deprecated and pending removal. A 410
+	// page that is not Clerk's does not match.
 	ErrEndpointDeprecated = errors.New("clerkauth: endpoint deprecated")
 
 	// ErrUnexpectedResponse is returned for a successful (2xx) answer whose
