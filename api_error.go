@@ -14,6 +14,7 @@ import (
 const (
 	maxErrorBody   = 64 << 10 // bytes read from an error response
 	maxBodyExcerpt = 200      // bytes of a non-JSON error body kept in Body
+	maxTextExcerpt = 300      // bytes of each upstream text Error shows
 )
 
 // APIError is an unsuccessful answer of Clerk's Backend API. Use
@@ -55,15 +56,18 @@ type APIErrorEntry struct {
 	Meta map[string]any `json:"meta,omitempty"`
 }
 
-// Error returns "clerkauth: <op>: <status>: <code>: <message> …".
+// Error returns "clerkauth: <op>: <status>: <code>: <message> …". The
+// texts that came from the answer are cut to a few hundred bytes and their
+// control characters replaced, so that an error body cannot flood a log
+// line or forge lines or terminal escapes in it.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "clerkauth: %s: %d %s", e.Op, e.StatusCode, http.StatusText(e.StatusCode))
 	if len(e.Errors) > 0 {
 		first := e.Errors[0]
-		fmt.Fprintf(&b, ": %s", first.Code)
+		fmt.Fprintf(&b, ": %s", printable(first.Code))
 		if msg := firstNonEmpty(first.LongMessage, first.Message); msg != "" {
-			fmt.Fprintf(&b, ": %s", msg)
+			fmt.Fprintf(&b, ": %s", printable(msg))
 		}
 		if n := len(e.Errors) - 1; n > 0 {
 			fmt.Fprintf(&b, " (and %d more)", n)
@@ -75,22 +79,28 @@ func (e *APIError) Error() string {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
 	if e.TraceID != "" {
-		fmt.Fprintf(&b, " (trace %s)", e.TraceID)
+		fmt.Fprintf(&b, " (trace %s)", printable(e.TraceID))
 	}
 	return b.String()
 }
+
+// printable returns a bounded excerpt of an upstream text without control
+// characters.
+func printable(s string) string { return httpx.Excerpt([]byte(s), maxTextExcerpt) }
 
 // Is reports whether target is the sentinel of e's class.
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
-		return e.StatusCode == http.StatusNotFound
+		// Only Clerk's own answer (a ClerkErrors body) says the resource
+		// does not exist; a proxy's 404 page says nothing about it.
+		return e.StatusCode == http.StatusNotFound && len(e.Errors) > 0
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized
 	case ErrRateLimited:
 		return e.StatusCode == http.StatusTooManyRequests
 	case ErrEndpointDeprecated:
-		return e.StatusCode == http.StatusGone || e.HasCode("operation_deprecated")
+		return e.StatusCode == http.StatusGone && len(e.Errors) > 0 || e.HasCode("operation_deprecated")
 	}
 	return false
 }
@@ -158,11 +168,30 @@ func (e *APIError) redact(secret string) {
 	}
 }
 
-// redactMeta redacts the string values of m, one level deep.
+// redactMeta redacts the string values of m, at every depth (a gateway
+// echoing the request nests it), keys included.
 func redactMeta(m map[string]any, secret string) {
 	for k, v := range m {
-		if s, ok := v.(string); ok {
-			m[k] = httpx.Redact(s, secret)
+		if rk := httpx.Redact(k, secret); rk != k {
+			delete(m, k)
+			k = rk
+		}
+		m[k] = redactValue(v, secret)
+	}
+}
+
+// redactValue returns v, a decoded JSON value, with its strings redacted;
+// maps and slices are redacted in place.
+func redactValue(v any, secret string) any {
+	switch v := v.(type) {
+	case string:
+		return httpx.Redact(v, secret)
+	case map[string]any:
+		redactMeta(v, secret)
+	case []any:
+		for i := range v {
+			v[i] = redactValue(v[i], secret)
 		}
 	}
+	return v
 }

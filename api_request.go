@@ -127,6 +127,9 @@ func (c *SessionsClient) attemptOnce(ctx context.Context, r apiRequest) outcome 
 		return outcome{body: body, status: resp.StatusCode}
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody)) // a partial body still helps
+	// Redacted whole, before the excerpt can cut an echoed secret into a
+	// part that neither the secret nor its shape matches.
+	body = []byte(httpx.Redact(string(body), c.secretKey))
 	return outcome{apiErr: newAPIError(r.op, resp, body, c.now())}
 }
 

@@ -232,8 +232,9 @@ type Config struct {
 	// 10 s timeout that never follows redirects (Clerk does not redirect, and
 	// the secret key must not follow one). A client given here is used
 	// through a shallow copy that never follows a redirect to another origin
-	// (scheme, host or port: so never from https to http), whatever its own
-	// CheckRedirect says; the client itself is not changed. Requests also
+	// (scheme, host or port: so never from https to http), nor one that
+	// would re-send a POST as a GET, whatever its own CheckRedirect says;
+	// the client itself is not changed. Requests also
 	// honour the caller's context and RequestTimeout.
 	HTTPClient *http.Client
 

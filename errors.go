@@ -248,8 +248,10 @@ var (
 // [SessionsClient] method matches at most one of them with [errors.Is]; each
 // is matched by the [*APIError] the error holds.
 var (
-	// ErrNotFound is matched by a 404 answer: no session with that ID, or no
-	// JWT template with that name.
+	// ErrNotFound is matched by a 404 answer with Clerk's error body
+	// (ClerkErrors): no session with that ID, or no JWT template with that
+	// name. A 404 without one (a proxy's page, an empty body) does not
+	// match: it says nothing about the resource.
 	ErrNotFound = errors.New("clerkauth: not found")
 
 	// ErrUnauthorized is matched by a 401 answer: the secret key is missing,
@@ -261,9 +263,10 @@ var (
 	// wait.
 	ErrRateLimited = errors.New("clerkauth: rate limited")
 
-	// ErrEndpointDeprecated is matched by a 410 answer or an
-	// operation_deprecated error code: the endpoint (such as
-	// POST /sessions/{id}/verify) is deprecated and pending removal.
+	// ErrEndpointDeprecated is matched by a 410 answer with Clerk's error
+	// body, or an operation_deprecated error code: the endpoint (such as
+	// POST /sessions/{id}/verify) is deprecated and pending removal. A 410
+	// page that is not Clerk's does not match.
 	ErrEndpointDeprecated = errors.New("clerkauth: endpoint deprecated")
 
 	// ErrUnexpectedResponse is returned for a successful (2xx) answer whose

@@ -45,6 +45,7 @@ func FuzzAPIError(f *testing.F) {
 	f.Add(500, "<html>oops</html>", "Wed, 21 Oct 2015 07:28:00 GMT")
 	f.Add(410, `{"errors":null}`, "-1")
 	f.Add(502, "\xff\xfe\x00garbage", "99999999999999999999")
+	f.Add(400, `{"errors":[{"code":"a\u001b[2J","message":"m","long_message":"x\ny\u0007"}],"clerk_trace_id":"t\r\n"}`, "")
 	f.Fuzz(func(t *testing.T, status int, body, retryAfter string) {
 		if len(body) > maxBodyExcerpt*64 {
 			body = body[:maxBodyExcerpt*64]
@@ -57,6 +58,9 @@ func FuzzAPIError(f *testing.F) {
 		}
 		if e.RetryAfter < 0 {
 			t.Fatalf("negative Retry-After %v", e.RetryAfter)
+		}
+		if strings.ContainsFunc(msg, func(r rune) bool { return r < 0x20 || r == 0x7f }) || len(msg) > 2048 {
+			t.Fatalf("message not bounded or not printable (%d bytes): %.200q", len(msg), msg)
 		}
 		if n := utf8.RuneCountInString(e.Body); n > maxBodyExcerpt+1 {
 			t.Fatalf("body excerpt not bounded: %d characters", n)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/clerkauth/clerkauth/internal/httpx"
 )
 
 // ErrM2MTokenUnavailable is matched by every error of [M2MTokenSource.Token]:
@@ -38,7 +40,8 @@ const (
 	// is answered from memory, without calling Clerk again, when no valid
 	// token is held: short for network errors, 5xx and 429 (longer when
 	// Retry-After says so), long for answers that will not change by
-	// themselves (401 refused key, 400, 403).
+	// themselves (401 refused key, 400, 403). A Retry-After counts up to
+	// httpx.MaxRetryAfter.
 	transientCoolOff = time.Second
 	permanentCoolOff = 30 * time.Second
 	// refreshTimeout bounds one refresh, retries included.
@@ -52,8 +55,8 @@ const (
 // one; once it has expired (less than a second left), callers wait for the
 // new one. Concurrent refreshes are merged into one Backend API call, and a
 // failed creation is answered from memory for a short cool-off (1 s, or the
-// Retry-After; 30 s when Clerk refused the key or the request) instead of
-// calling Clerk for every caller. It never returns an expired token.
+// Retry-After up to 60 s; 30 s when Clerk refused the key or the request)
+// instead of calling Clerk for every caller. It never returns an expired token.
 //
 // Expiry is measured on the local clock: a token's lifetime (expiration
 // minus creation, both by Clerk's clock) is counted from when the create
@@ -296,7 +299,9 @@ func coolOff(err error) time.Duration {
 	var apiErr *APIError
 	switch {
 	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests:
-		return max(apiErr.RetryAfter, transientCoolOff)
+		// Capped: a day-long Retry-After from a broken proxy must not
+		// leave the source without a token until the process restarts.
+		return min(max(apiErr.RetryAfter, transientCoolOff), httpx.MaxRetryAfter)
 	case errors.As(err, &apiErr) && apiErr.StatusCode < 500:
 		return permanentCoolOff
 	case errors.Is(err, ErrUnexpectedResponse):

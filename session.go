@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -200,8 +201,9 @@ func withoutNil(data []*Session) []*Session {
 }
 
 // SessionToken is a token created by [SessionsClient.CreateToken] or
-// [SessionsClient.CreateTokenFromTemplate] (schema Token). Its String method
-// redacts the JWT, so printing it does not leak the token.
+// [SessionsClient.CreateTokenFromTemplate] (schema Token). Its String,
+// GoString and LogValue methods redact the JWT, so printing or logging it
+// does not leak the token; json.Marshal keeps it.
 type SessionToken struct {
 	// Object is always "token".
 	Object string `json:"object"`
@@ -212,4 +214,13 @@ type SessionToken struct {
 // String returns a loggable form of t with the JWT redacted.
 func (t SessionToken) String() string {
 	return fmt.Sprintf("{%s %s}", t.Object, Redact(t.JWT))
+}
+
+// GoString is String, so that %#v does not print the JWT either.
+func (t SessionToken) GoString() string { return t.String() }
+
+// LogValue logs t with the JWT redacted (slog's JSON handler would
+// otherwise encode it whole).
+func (t SessionToken) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("object", t.Object), slog.String("jwt", Redact(t.JWT)))
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -263,6 +264,9 @@ func (c *SessionsClient) List(ctx context.Context, p ListSessionsParams) (*Sessi
 // from p.Offset on, with p.Limit sessions per page (100 when 0). It stops
 // when the caller breaks, after yielding an error (the session is then
 // nil), after a page shorter than the limit, or when TotalCount is reached.
+// A page holding the same sessions as the one before means the API ignored
+// the offset: All then yields an error matching [ErrUnexpectedResponse]
+// rather than fetch the same page without end.
 //
 // Sessions created or removed while iterating may shift pages, so a
 // session can be seen twice or missed, as with any offset pagination.
@@ -271,12 +275,18 @@ func (c *SessionsClient) All(ctx context.Context, p ListSessionsParams) iter.Seq
 		p.Limit = allPageSize
 	}
 	return func(yield func(*Session, error) bool) {
+		var prev []*Session
 		for {
 			list, err := c.List(ctx, p)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
+			if prev != nil && sameSessions(prev, list.Data) {
+				yield(nil, fmt.Errorf("%w: list sessions: offset %d answered the same sessions as the page before: the API ignores offset", ErrUnexpectedResponse, p.Offset))
+				return
+			}
+			prev = list.Data
 			for _, s := range list.Data {
 				if !yield(s, nil) {
 					return
@@ -288,6 +298,12 @@ func (c *SessionsClient) All(ctx context.Context, p ListSessionsParams) iter.Seq
 			p.Offset += len(list.Data)
 		}
 	}
+}
+
+// sameSessions reports whether a and b hold the same session IDs in the
+// same order.
+func sameSessions(a, b []*Session) bool {
+	return slices.EqualFunc(a, b, func(x, y *Session) bool { return x.ID == y.ID })
 }
 
 // lastPage reports whether list, fetched with p, is the last page. A page

@@ -91,7 +91,7 @@ func newM2MClient(e env, cmd string, f *m2mFlags) (*clerkauth.M2MTokensClient, i
 	}
 	c, err := clerkauth.NewM2MTokensClient(cfg)
 	if err != nil {
-		return nil, e.errorf(exitUsage, cmd, "configuration error: %v", err), false
+		return nil, e.errorf(exitUsage, cmd, "%s", errText(err)), false
 	}
 	return c, exitOK, true
 }

@@ -59,10 +59,13 @@ func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
 // GuardedClient returns c, or a shallow copy of it, that never sends a
-// request's credentials away from where they were meant to go: a redirect
-// to another origin (scheme, host or port; so also from https to http) is
-// not followed, and the 3xx answer is returned as it is. Redirects within
-// the origin are left to c's own CheckRedirect. c itself is not changed.
+// request's credentials away from where they were meant to go, nor turns a
+// request into another one: a redirect to another origin (scheme, host or
+// port; so also from https to http), or one that would change the method
+// (net/http re-sends a POST as a GET, without its body, after a 301, 302
+// or 303), is not followed, and the 3xx answer is returned as it is. Other
+// redirects within the origin are left to c's own CheckRedirect. c itself
+// is not changed.
 func GuardedClient(c *http.Client) *http.Client {
 	if c == nil {
 		return DefaultClient()
@@ -70,7 +73,7 @@ func GuardedClient(c *http.Client) *http.Client {
 	cp := *c
 	next := c.CheckRedirect
 	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) > 0 && !sameOrigin(req.URL, via[0].URL) {
+		if len(via) > 0 && (!sameOrigin(req.URL, via[0].URL) || req.Method != via[0].Method) {
 			return http.ErrUseLastResponse
 		}
 		if next != nil {
