@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -287,12 +288,28 @@ func trimmedEnv(lookup func(string) (string, bool)) func(string) string {
 	}
 }
 
+// envAPIURL is the APIURL of a CLERK_API_URL value. Clerk's JavaScript
+// SDKs read that variable as the API's origin and add the version path
+// themselves (https://api.clerk.com, then /v1), while APIURL includes it:
+// a value with no path gets /v1, so that a variable shared with a
+// JavaScript app reaches the same API. A value with a path, or one that
+// does not parse, is kept for NewVerifier to judge.
+func envAPIURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return v
+	}
+	return strings.TrimSuffix(v, "/") + "/v1"
+}
+
 // ConfigFromEnv returns a Config read from the environment variables Clerk's
 // SDKs use: CLERK_SECRET_KEY, CLERK_MACHINE_SECRET_KEY,
 // CLERK_PUBLISHABLE_KEY, CLERK_JWT_KEY, CLERK_API_URL, CLERK_API_VERSION,
-// CLERK_JWKS_URL and CLERK_AUTHORIZED_PARTIES (a comma-separated list). It
-// does not validate: [NewVerifier] does, and its [*ConfigError] names the
-// variable that holds a faulty value.
+// CLERK_JWKS_URL and CLERK_AUTHORIZED_PARTIES (a comma-separated list).
+// CLERK_API_URL is read as Clerk's JavaScript SDKs read it: a URL without a
+// path (https://api.clerk.com) means its /v1. It does not validate:
+// [NewVerifier] does, and its [*ConfigError] names the variable that holds
+// a faulty value.
 func ConfigFromEnv() Config {
 	return configFromLookup(os.LookupEnv)
 }
@@ -304,7 +321,7 @@ func configFromLookup(lookup func(string) (string, bool)) Config {
 		MachineSecretKey:  get(EnvMachineSecretKey),
 		PublishableKey:    get("CLERK_PUBLISHABLE_KEY"),
 		JWTKey:            get("CLERK_JWT_KEY"),
-		APIURL:            get("CLERK_API_URL"),
+		APIURL:            envAPIURL(get("CLERK_API_URL")),
 		APIVersion:        get("CLERK_API_VERSION"),
 		JWKSURL:           get("CLERK_JWKS_URL"),
 		AuthorizedParties: splitList(get("CLERK_AUTHORIZED_PARTIES")),

@@ -1,9 +1,13 @@
 package clerkauth
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clerkauth/clerkauth/clerktest"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -23,6 +27,44 @@ func TestConfigFromEnv(t *testing.T) {
 		APIVersion:        "2025-04-10",
 		AuthorizedParties: []string{"https://a.example", "https://b.example"},
 	}, cfg)
+}
+
+// TestConfigFromEnvAPIURL: CLERK_API_URL as Clerk's JavaScript SDKs set
+// it (an origin, the version path added apart) reaches the same API; a
+// value with a path is kept, and so is one NewVerifier must refuse.
+func TestConfigFromEnvAPIURL(t *testing.T) {
+	tests := []struct{ env, want string }{
+		{"", ""},
+		{"https://api.clerk.com", "https://api.clerk.com/v1"},
+		{"https://api.clerk.com/", "https://api.clerk.com/v1"},
+		{" http://127.0.0.1:3100 ", "http://127.0.0.1:3100/v1"},
+		{"https://api.clerk.com/v1", "https://api.clerk.com/v1"},
+		{"https://proxy.example/clerk/v1", "https://proxy.example/clerk/v1"},
+		{"https://api.clerk.com?x=1", "https://api.clerk.com?x=1"},
+		{"api.clerk.com", "api.clerk.com"},
+		{"://bad", "://bad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			t.Setenv("CLERK_API_URL", tt.env)
+			assert.Equal(t, tt.want, ConfigFromEnv().APIURL)
+			assert.Equal(t, tt.want, M2MConfigFromEnv().APIURL)
+		})
+	}
+	t.Run("an origin reaches clerktest's /v1", func(t *testing.T) {
+		srv := clerktest.NewServer(clerktest.Config{})
+		t.Cleanup(srv.Close)
+		t.Setenv("CLERK_API_URL", srv.URL())
+		t.Setenv("CLERK_SECRET_KEY", srv.SecretKey())
+		cfg := ConfigFromEnv()
+		cfg.HTTPClient = srv.Client()
+		c, err := NewSessionsClient(cfg)
+		require.NoError(t, err)
+		sess := srv.CreateSession(clerktest.SessionParams{UserID: "user_env"})
+		got, err := c.Get(context.Background(), sess.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "user_env", got.UserID)
+	})
 }
 
 // TestCookieSuffix checks vectors computed independently (Python's hashlib

@@ -114,7 +114,8 @@ type M2MConfig struct {
 }
 
 // M2MConfigFromEnv returns an M2MConfig read from CLERK_MACHINE_SECRET_KEY,
-// CLERK_API_URL and CLERK_API_VERSION. It does not validate: the
+// CLERK_API_URL (a URL without a path means its /v1, as for
+// [ConfigFromEnv]) and CLERK_API_VERSION. It does not validate: the
 // constructors do.
 func M2MConfigFromEnv() M2MConfig {
 	return m2mConfigFromLookup(os.LookupEnv)
@@ -124,7 +125,7 @@ func m2mConfigFromLookup(lookup func(string) (string, bool)) M2MConfig {
 	get := trimmedEnv(lookup)
 	return M2MConfig{
 		MachineSecretKey: get(EnvMachineSecretKey),
-		APIURL:           get("CLERK_API_URL"),
+		APIURL:           envAPIURL(get("CLERK_API_URL")),
 		APIVersion:       get("CLERK_API_VERSION"),
 	}
 }

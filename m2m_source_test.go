@@ -73,7 +73,7 @@ func TestM2MConfigErrors(t *testing.T) {
 	t.Run("from the environment", func(t *testing.T) {
 		env := map[string]string{EnvMachineSecretKey: " ak_123 ", "CLERK_API_URL": "http://127.0.0.1:9", "CLERK_SECRET_KEY": "sk_test_x"}
 		cfg := m2mConfigFromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-		assert.Equal(t, M2MConfig{MachineSecretKey: "ak_123", APIURL: "http://127.0.0.1:9"}, cfg)
+		assert.Equal(t, M2MConfig{MachineSecretKey: "ak_123", APIURL: "http://127.0.0.1:9/v1"}, cfg, "no path: Clerk's /v1")
 	})
 }
 
