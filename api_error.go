@@ -94,13 +94,13 @@ func (e *APIError) Is(target error) bool {
 	case ErrNotFound:
 		// Only Clerk's own answer (a ClerkErrors body) says the resource
 		// does not exist; a proxy's 404 page says nothing about it.
-		return e.StatusCode == http.StatusNotFound && len(e.Errors) > 0
+		return e.StatusCode == http.StatusNotFound && e.fromClerk()
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized
 	case ErrRateLimited:
 		return e.StatusCode == http.StatusTooManyRequests
 	case ErrEndpointDeprecated:
-		return e.StatusCode == http.StatusGone && len(e.Errors) > 0 || e.HasCode("operation_deprecated")
+		return e.StatusCode == http.StatusGone && e.fromClerk() || e.HasCode("operation_deprecated")
 	}
 	return false
 }
@@ -141,6 +141,19 @@ func newAPIError(op string, resp *http.Response, body []byte, now time.Time) *AP
 		e.TraceID = httpx.Excerpt([]byte(resp.Header.Get("Cf-Ray")), 64)
 	}
 	return e
+}
+
+// fromClerk reports whether e is Clerk's own answer: its body was
+// Clerk's error document (ClerkErrors, one entry at least). A proxy's or a
+// load balancer's error page is not, and says nothing about the token or
+// the resource asked for.
+func (e *APIError) fromClerk() bool { return len(e.Errors) > 0 }
+
+// isClerkErrors reports whether body is Clerk's error document with one
+// entry at least.
+func isClerkErrors(body []byte) bool {
+	var doc clerkErrorsBody
+	return json.Unmarshal(body, &doc) == nil && len(doc.Errors) > 0
 }
 
 func firstNonEmpty(s ...string) string {

@@ -185,8 +185,10 @@ const (
 // outcomeOf classifies a call's error for the circuit breaker: network
 // errors, 5xx and 429 are failures, as are 401 and 403 (the secret key is
 // refused: every call would fail alike); Clerk's answers about the token
-// (400, 404, 422) are neither failures nor successes, so forged tokens can
-// neither open nor reset the circuit.
+// (400, 404, 422 with Clerk's error body) are neither failures nor
+// successes, so forged tokens can neither open nor reset the circuit. The
+// same statuses without Clerk's body come from something in between (a
+// proxy, a wrong APIURL): failures.
 func outcomeOf(err error) callOutcome {
 	var ae *APIError
 	switch {
@@ -198,24 +200,27 @@ func outcomeOf(err error) callOutcome {
 		}
 		return callFailed
 	case ae.StatusCode == http.StatusUnauthorized, ae.StatusCode == http.StatusForbidden,
-		ae.StatusCode == http.StatusTooManyRequests, ae.StatusCode >= 500:
+		ae.StatusCode == http.StatusTooManyRequests, ae.StatusCode >= 500, !ae.fromClerk():
 		return callFailed
 	}
 	return callAnswered
 }
 
 // verdictOf turns a failed call into Clerk's refusal of the token, or
-// errUndecided. A 404 says Clerk has no such session (the fallback's calls
-// are pinned to an API version that has the endpoint; its removal is
-// answered 410, which disables the fallback).
+// errUndecided. A 404 with Clerk's error body says Clerk has no such
+// session (the fallback's calls are pinned to an API version that has the
+// endpoint; its removal is answered 410, which disables the fallback). A
+// 400, 404 or 422 without Clerk's body comes from something in between
+// and decides nothing: a refusal is remembered until the token expires.
 func (f *onlineFallback) verdictOf(err error) error {
 	var ae *APIError
 	switch {
 	case errors.Is(err, ErrEndpointDeprecated):
 		f.disable(err)
-	case errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound:
+	case !errors.As(err, &ae) || !ae.fromClerk():
+	case ae.StatusCode == http.StatusNotFound:
 		return verr(ReasonTokenInvalid, "Clerk has no such session")
-	case errors.As(err, &ae) && (ae.StatusCode == http.StatusBadRequest || ae.StatusCode == http.StatusUnprocessableEntity):
+	case ae.StatusCode == http.StatusBadRequest || ae.StatusCode == http.StatusUnprocessableEntity:
 		return verr(ReasonTokenInvalid, "Clerk did not confirm the token")
 	}
 	return errUndecided

@@ -251,3 +251,47 @@ func TestFallbackPinsTheLastAPIVersionWithVerify(t *testing.T) {
 	assert.Equal(t, DefaultAPIVersion, current.apiVersion, "the caller's client is not changed")
 	assert.Equal(t, "2024-10-01", verifyClient(old).apiVersion)
 }
+
+// TestFallbackProxyErrorsDecideNothing: a 400, 404 or 422 without Clerk's
+// error body (a proxy's page, a wrong APIURL) is not Clerk refusing the
+// token: the request is answered 503, nothing is remembered, and once the
+// path to Clerk heals the token is confirmed. Such answers count as
+// failures for the circuit breaker.
+func TestFallbackProxyErrorsDecideNothing(t *testing.T) {
+	for _, status := range []int{http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			e := newFallbackEnv(t, MiddlewareOptions{})
+			e.keysDown()
+			e.api.set(func(f *fakeSessions) { f.verifyAnswer, f.bareErrors = status, true })
+			tok := e.token()
+			rec := serve(e.h, bearerRequest(tok))
+			assert.Equal(t, 503, rec.Code, "undecided, not refused: %s", rec.Body.String())
+
+			e.api.set(func(f *fakeSessions) { f.verifyAnswer, f.bareErrors = 0, false })
+			rec = serve(e.h, bearerRequest(tok))
+			assert.Equal(t, 200, rec.Code, "no refusal was remembered: %s", rec.Body.String())
+			assert.EqualValues(t, 2, e.api.verifies.Load())
+		})
+	}
+	t.Run("Clerk's own 404 still refuses", func(t *testing.T) {
+		e := newFallbackEnv(t, MiddlewareOptions{})
+		e.keysDown()
+		e.api.set(func(f *fakeSessions) { f.verifyAnswer = http.StatusNotFound })
+		rec := serve(e.h, bearerRequest(e.token()))
+		assert.Equal(t, 401, rec.Code)
+		assert.Equal(t, string(ReasonTokenInvalid), reasonOf(t, rec))
+	})
+	t.Run("the breaker counts them as failures", func(t *testing.T) {
+		for _, tt := range []struct {
+			err  *APIError
+			want callOutcome
+		}{
+			{&APIError{StatusCode: 404, Body: "not here"}, callFailed},
+			{&APIError{StatusCode: 400}, callFailed},
+			{&APIError{StatusCode: 404, Errors: []APIErrorEntry{{Code: "resource_not_found"}}}, callAnswered},
+			{&APIError{StatusCode: 422, Errors: []APIErrorEntry{{Code: "form_param_invalid"}}}, callAnswered},
+		} {
+			assert.Equal(t, tt.want, outcomeOf(tt.err), "%d %v", tt.err.StatusCode, tt.err.Errors)
+		}
+	})
+}

@@ -381,6 +381,11 @@ func (o *opaqueVerifier) call(ctx context.Context, token string, kind TokenKind,
 		}
 		return o.judge(b, kind, ep)
 	case code == http.StatusNotFound || code == http.StatusBadRequest || code == http.StatusUnprocessableEntity:
+		// Only Clerk's own answer refuses the token: a refusal is
+		// remembered (and shared), a proxy's error page must not be.
+		if b, _ := httpx.ReadAtMost(resp.Body, maxVerifyBody); !isClerkErrors(b) {
+			return nil, unexpected(fmt.Sprintf("Clerk's verify endpoint answered %d without Clerk's error body", code), 0, nil)
+		}
 		return nil, verr(ReasonTokenInvalid, "Clerk did not find the token")
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return nil, &VerificationError{Reason: ReasonSecretKeyInvalid,

@@ -112,6 +112,8 @@ func TestOpaqueAnswers(t *testing.T) {
 		{"negative expiration", 200, m2mAnswer(now, map[string]any{"expiration": -5}), nil, ReasonUnexpectedError, ErrKeysUnavailable},
 		{"404", 404, "", nil, ReasonTokenInvalid, ErrInvalidToken},
 		{"400", 400, "", nil, ReasonTokenInvalid, ErrInvalidToken},
+		{"404 from a proxy: no Clerk error body", 404, "<html>not found</html>", nil, ReasonUnexpectedError, ErrKeysUnavailable},
+		{"422 from a proxy: an empty error list", 422, `{"errors":[]}`, nil, ReasonUnexpectedError, ErrKeysUnavailable},
 		{"401: our key", 401, "", nil, ReasonSecretKeyInvalid, ErrKeysUnavailable},
 		{"403: our key", 403, "", nil, ReasonSecretKeyInvalid, ErrKeysUnavailable},
 		{"429", 429, "", http.Header{"Retry-After": {"3"}}, ReasonUnexpectedError, ErrKeysUnavailable},
@@ -137,6 +139,24 @@ func TestOpaqueAnswers(t *testing.T) {
 			assert.NotContains(t, e.logText(), testSecret)
 		})
 	}
+}
+
+// TestOpaqueProxyNotFoundIsNotRemembered: a 404 that is not Clerk's (a
+// proxy's page, a wrong APIURL) refuses nothing: the token is accepted
+// once the path to Clerk heals, where a refusal would have been
+// remembered.
+func TestOpaqueProxyNotFoundIsNotRemembered(t *testing.T) {
+	e := newMachineEnv(t)
+	ctx := context.Background()
+	e.api.set(func(f *fakeVerify) {
+		f.answer = func(string, string) (int, string, http.Header) { return 404, "404 page not found", nil }
+	})
+	_, err := e.v.VerifyMachineToken(ctx, goodAPIKey)
+	require.ErrorIs(t, err, ErrKeysUnavailable)
+	e.api.set(func(f *fakeVerify) { f.answer = nil })
+	_, err = e.v.VerifyMachineToken(ctx, goodAPIKey)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, e.api.calls.Load())
 }
 
 func TestOpaqueCache(t *testing.T) {

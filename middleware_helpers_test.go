@@ -92,6 +92,7 @@ type fakeSessions struct {
 	verifyAnswer int // 0: 200 with the session
 	getAnswer    int // 0: 200 with the session
 	retryAfter   string
+	bareErrors   bool // answers errors as a proxy would: no Clerk error body
 	gate         chan struct{}
 	verifies     atomic.Int64
 	gets         atomic.Int64
@@ -126,10 +127,12 @@ func (f *fakeSessions) serve(w http.ResponseWriter, r *http.Request) {
 	if op == "revoke" && known {
 		f.status[id], status = SessionRevoked, SessionRevoked
 	}
-	retryAfter := f.retryAfter
+	retryAfter, bare := f.retryAfter, f.bareErrors
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	switch {
+	case answer != 0 && bare:
+		http.Error(w, "<html>not here</html>", answer)
 	case answer != 0:
 		writeAPIError(w, answer, retryAfter)
 	case !known:
