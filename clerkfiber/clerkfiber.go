@@ -152,9 +152,12 @@ func (a *adapter) handle(c fiber.Ctx) error {
 	parent := c.Context()
 	d := a.m.Authenticate(parent, in)
 	d.EachHeader(func(k, v string) {
-		if k == "Vary" {
+		switch {
+		case k == "Vary":
 			c.Append(k, v)
-		} else {
+		case k == fiber.HeaderCacheControl && len(c.Response().Header.Peek(k)) != 0:
+			// a policy set before this middleware stands
+		default:
 			c.Set(k, v)
 		}
 	})
