@@ -169,9 +169,11 @@ func (a *adapter) handle(c fiber.Ctx) error {
 		return send(c, d.Reply()) // a CORS preflight's 204
 	}
 	// c.Locals, without its variadic argument's allocation.
-	rc := c.RequestCtx()
-	rc.SetUserValue(adapterKey{}, a)
 	if ctx := d.Context(parent); ctx != parent {
+		// Decided here (not a passed-on preflight): the guards answer
+		// through a.
+		rc := c.RequestCtx()
+		rc.SetUserValue(adapterKey{}, a)
 		c.SetContext(ctx)
 		rc.SetUserValue(clerkauth.ContextKey, ctx)
 	}
