@@ -29,7 +29,7 @@ import (
 
 // Routes the app of a Mount serves.
 const (
-	// PrivatePath is served for GET, POST and OPTIONS behind the
+	// PrivatePath is served for GET, HEAD, POST and OPTIONS behind the
 	// middleware; its handler answers [Body].
 	PrivatePath = "/private"
 	// AdminPath is served for GET behind the middleware and the guard
@@ -74,12 +74,18 @@ func Handler() http.Handler {
 	})
 }
 
-// Serve returns the Driver of a net/http handler.
+// Serve returns the Driver of a net/http handler. As net/http's server
+// does, it sends no body in answer to HEAD (a ResponseRecorder keeps what
+// the handler wrote).
 func Serve(h http.Handler) Driver {
 	return func(r *http.Request) *http.Response {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
-		return rec.Result()
+		resp := rec.Result()
+		if r.Method == http.MethodHead {
+			resp.Body = http.NoBody
+		}
+		return resp
 	}
 }
 
@@ -176,6 +182,26 @@ var Cases = []Case{
 	}},
 	{Name: "header wins over cookie", Status: 401, Request: func(tk Tokens) *http.Request {
 		return get(PrivatePath, "Authorization", bearer(tk.Forged), "Cookie", "__client_uat=1; __session="+tk.Member)
+	}},
+	{Name: "HEAD without token", Status: 401, Request: func(Tokens) *http.Request {
+		return httptest.NewRequest(http.MethodHead, PrivatePath, nil)
+	}},
+	{Name: "HEAD with a bad token", Status: 401, Request: func(tk Tokens) *http.Request {
+		r := httptest.NewRequest(http.MethodHead, PrivatePath, nil)
+		r.Header.Set("Authorization", bearer(tk.Forged))
+		return r
+	}},
+	{Name: "HEAD with a good token", Status: 200, Request: func(tk Tokens) *http.Request {
+		r := httptest.NewRequest(http.MethodHead, PrivatePath, nil)
+		r.Header.Set("Authorization", bearer(tk.Member))
+		return r
+	}},
+	{Name: "HEAD, cookie token from another site", Status: 200, Request: func(tk Tokens) *http.Request {
+		r := httptest.NewRequest(http.MethodHead, PrivatePath, nil)
+		r.Header.Set("Cookie", "__client_uat=1; __session="+tk.Member)
+		r.Header.Set("Origin", "https://evil.example")
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		return r
 	}},
 	{Name: "preflight", Status: 204, Request: func(Tokens) *http.Request {
 		r := httptest.NewRequest(http.MethodOptions, PrivatePath, nil)
