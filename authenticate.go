@@ -154,24 +154,42 @@ func (d *Decision) Context(parent context.Context) context.Context {
 // SetHeaders sets the headers every answer to the request carries on h:
 // Vary: Authorization, Cookie (added to a Vary already there), and with
 // MiddlewareOptions.DebugHeaders the X-Clerk-Auth-Status and
-// X-Clerk-Auth-Reason headers. It sets nothing for an untouched request.
-// Call it before answering or passing the request on.
+// X-Clerk-Auth-Reason headers. For a signed-in request it also sets
+// Cache-Control: private when h has no Cache-Control yet, so that no
+// shared cache stores a response made for one user (RFC 9111 §3.5 keeps
+// only requests with an Authorization header out of shared caches, and a
+// cache that ignores Vary would serve a cookie-authenticated page to the
+// next caller); a handler that sets its own Cache-Control replaces it. It
+// sets nothing for an untouched request. Call it before answering or
+// passing the request on.
 func (d *Decision) SetHeaders(h http.Header) {
 	if d.disp == untouched || d.disp == preflightAnswered {
 		return
 	}
 	addVary(h)
+	if _, ok := h["Cache-Control"]; !ok && d.disp == signedIn {
+		h["Cache-Control"] = cachePrivate
+	}
 	d.eachDebugHeader(h.Set)
 }
 
+// cachePrivate is the Cache-Control value of a signed-in response. Its
+// capacity is its length, so an Add by a later handler copies it rather
+// than writing into it.
+var cachePrivate = []string{"private"}[:1:1]
+
 // EachHeader calls add with each header SetHeaders sets, for transports
 // without an http.Header: add should append a "Vary" value to the
-// response's Vary header and set the others.
+// response's Vary header, set "Cache-Control" only when the response has
+// none yet, and set the others.
 func (d *Decision) EachHeader(add func(key, value string)) {
 	if d.disp == untouched || d.disp == preflightAnswered {
 		return
 	}
 	add("Vary", varyCredentials[0])
+	if d.disp == signedIn {
+		add("Cache-Control", cachePrivate[0])
+	}
 	d.eachDebugHeader(add)
 }
 

@@ -17,6 +17,12 @@ const DefaultRealm = "api"
 // not say how long to wait.
 const DefaultRetryAfter = 5 * time.Second
 
+// maxRetryAfterSent bounds the Retry-After of a 503. The wait relayed may
+// come from Clerk's Retry-After header, which the middleware does not
+// control: a broken or hostile answer must not tell every client to stay
+// away for years.
+const maxRetryAfterSent = 5 * time.Minute
+
 // errorBody is Clerk's error shape (ClerkErrors).
 type errorBody struct {
 	Errors []errorEntry `json:"errors"`
@@ -139,7 +145,9 @@ func safeDetail(err error, fallback string) string {
 //   - ErrCrossOriginRequest: 403 without a challenge (the credentials are
 //     not at fault, the request's origin is)
 //   - ErrKeysUnavailable, ErrSessionsUnavailable: 503 with Retry-After and
-//     no challenge: the client is not at fault
+//     no challenge: the client is not at fault. Retry-After is the wait
+//     the cause asked for (Clerk's own Retry-After, the key cooldown),
+//     rounded up to seconds and at most 300, else [DefaultRetryAfter]
 //   - anything else: 500
 //
 // The error_description holds only characters RFC 6750 §3 allows: '"' is
@@ -219,7 +227,8 @@ func renderError(realm string, err error) ErrorReply {
 		rep.challenge = challenge(realm, d.rfcError, d.long)
 	}
 	if d.retryAfter > 0 {
-		rep.retryAfter = strconv.Itoa(int((d.retryAfter + time.Second - 1) / time.Second))
+		wait := min(d.retryAfter, maxRetryAfterSent) // and no overflow below
+		rep.retryAfter = strconv.Itoa(int((wait + time.Second - 1) / time.Second))
 	}
 	body, _ := json.Marshal(bodyOf(err, d))
 	rep.Body = append(body, '\n')

@@ -23,7 +23,7 @@ func mount(_ *testing.T, m *clerkauth.Middleware) conformance.Driver {
 		return c.String(http.StatusOK, conformance.Body(claims, ok))
 	}
 	g := e.Group("", clerkecho.Middleware(m))
-	g.Match([]string{http.MethodGet, http.MethodPost, http.MethodOptions}, conformance.PrivatePath, handler)
+	g.Match([]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodOptions}, conformance.PrivatePath, handler)
 	g.GET(conformance.AdminPath, handler, clerkecho.RequirePermission(conformance.Permission))
 	return conformance.Serve(e)
 }

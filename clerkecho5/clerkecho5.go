@@ -73,8 +73,9 @@ func Middleware(m *clerkauth.Middleware) echo.MiddlewareFunc {
 				d.ServeHTTP(w, r)
 				return nil
 			}
-			c.Set(middlewareKey, m)
 			if ctx := d.Context(r.Context()); ctx != r.Context() {
+				// Decided here (not skipped): the guards answer through m.
+				c.Set(middlewareKey, m)
 				c.SetRequest(r.WithContext(ctx))
 			}
 			return next(c)

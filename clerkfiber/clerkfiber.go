@@ -40,6 +40,7 @@ package clerkfiber
 
 import (
 	"net/http"
+	"net/url"
 	"unsafe"
 
 	"github.com/gofiber/fiber/v3"
@@ -141,7 +142,7 @@ func (a *adapter) handle(c fiber.Ctx) error {
 	var auth [2]string // enough for any valid request
 	in := clerkauth.Credentials{
 		Method:        c.Method(),
-		Host:          bytesString(req.Header.Host()),
+		Host:          host(&req.Header),
 		Authorization: authorization(&req.Header, auth[:0]),
 		Source:        (*source)(&req.Header),
 		Volatile:      true,
@@ -152,9 +153,12 @@ func (a *adapter) handle(c fiber.Ctx) error {
 	parent := c.Context()
 	d := a.m.Authenticate(parent, in)
 	d.EachHeader(func(k, v string) {
-		if k == "Vary" {
+		switch {
+		case k == "Vary":
 			c.Append(k, v)
-		} else {
+		case k == fiber.HeaderCacheControl && len(c.Response().Header.Peek(k)) != 0:
+			// a policy set before this middleware stands
+		default:
 			c.Set(k, v)
 		}
 	})
@@ -165,9 +169,11 @@ func (a *adapter) handle(c fiber.Ctx) error {
 		return send(c, d.Reply()) // a CORS preflight's 204
 	}
 	// c.Locals, without its variadic argument's allocation.
-	rc := c.RequestCtx()
-	rc.SetUserValue(adapterKey{}, a)
 	if ctx := d.Context(parent); ctx != parent {
+		// Decided here (not a passed-on preflight): the guards answer
+		// through a.
+		rc := c.RequestCtx()
+		rc.SetUserValue(adapterKey{}, a)
 		c.SetContext(ctx)
 		rc.SetUserValue(clerkauth.ContextKey, ctx)
 	}
@@ -196,6 +202,23 @@ func authorization(h *fasthttp.RequestHeader, buf []string) []string {
 		buf = append(buf, bytesString(v))
 	}
 	return buf
+}
+
+// host returns the request's host as net/http's server sets
+// http.Request.Host, to which the cross-origin check compares the Origin:
+// the host of an absolute-form request target ("POST http://host/path",
+// RFC 9112 §3.2.2: the Host header is then ignored), else the Host header.
+// Only an absolute-form target allocates.
+func host(h *fasthttp.RequestHeader) string {
+	target := h.RequestURI()
+	if len(target) == 0 || target[0] == '/' || target[0] == '*' {
+		return bytesString(h.Host())
+	}
+	u, err := url.ParseRequestURI(string(target))
+	if err != nil || u.Host == "" {
+		return bytesString(h.Host())
+	}
+	return u.Host
 }
 
 // source is the CredentialSource of a fasthttp request.

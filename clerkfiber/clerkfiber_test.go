@@ -38,7 +38,7 @@ func mount(t *testing.T, m *clerkauth.Middleware) conformance.Driver {
 		return c.SendString(conformance.Body(claims, ok))
 	}
 	g := app.Group("", clerkfiber.New(m))
-	g.Add([]string{fiber.MethodGet, fiber.MethodPost, fiber.MethodOptions}, conformance.PrivatePath, handler)
+	g.Add([]string{fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodOptions}, conformance.PrivatePath, handler)
 	g.Get(conformance.AdminPath, clerkfiber.RequirePermission(conformance.Permission), handler)
 	return test(t, app)
 }

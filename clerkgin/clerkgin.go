@@ -63,9 +63,10 @@ func Middleware(m *clerkauth.Middleware) gin.HandlerFunc {
 			c.Abort()
 			return
 		}
-		c.Set(middlewareKey, m)
 		parent := c.Request.Context()
 		if ctx := d.Context(parent); ctx != parent {
+			// Decided here (not skipped): the guards answer through m.
+			c.Set(middlewareKey, m)
 			c.Request = c.Request.WithContext(ctx)
 			c.Set(clerkauth.ContextKey, ctx)
 		}

@@ -30,7 +30,7 @@ func mount(_ *testing.T, m *clerkauth.Middleware) conformance.Driver {
 		c.String(http.StatusOK, conformance.Body(claims, ok))
 	}
 	g := r.Group("/", clerkgin.Middleware(m))
-	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodOptions} {
+	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodOptions} {
 		g.Handle(method, conformance.PrivatePath, handler)
 	}
 	g.GET(conformance.AdminPath, clerkgin.RequirePermission(conformance.Permission), handler)

@@ -18,6 +18,7 @@ func TestConformance(t *testing.T) {
 		r.Group(func(r chi.Router) {
 			r.Use(m.Handler)
 			r.Method(http.MethodGet, conformance.PrivatePath, conformance.Handler())
+			r.Method(http.MethodHead, conformance.PrivatePath, conformance.Handler())
 			r.Method(http.MethodPost, conformance.PrivatePath, conformance.Handler())
 			r.Method(http.MethodOptions, conformance.PrivatePath, conformance.Handler())
 			r.With(clerkauth.RequirePermission(conformance.Permission)).Method(http.MethodGet, conformance.AdminPath, conformance.Handler())

@@ -29,7 +29,7 @@ import (
 
 // Routes the app of a Mount serves.
 const (
-	// PrivatePath is served for GET, POST and OPTIONS behind the
+	// PrivatePath is served for GET, HEAD, POST and OPTIONS behind the
 	// middleware; its handler answers [Body].
 	PrivatePath = "/private"
 	// AdminPath is served for GET behind the middleware and the guard
@@ -74,12 +74,18 @@ func Handler() http.Handler {
 	})
 }
 
-// Serve returns the Driver of a net/http handler.
+// Serve returns the Driver of a net/http handler. As net/http's server
+// does, it sends no body in answer to HEAD (a ResponseRecorder keeps what
+// the handler wrote).
 func Serve(h http.Handler) Driver {
 	return func(r *http.Request) *http.Response {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
-		return rec.Result()
+		resp := rec.Result()
+		if r.Method == http.MethodHead {
+			resp.Body = http.NoBody
+		}
+		return resp
 	}
 }
 
@@ -88,6 +94,9 @@ type Case struct {
 	Name string
 	// Outage serves the request with the signing keys unavailable.
 	Outage bool
+	// Optional serves the request with a middleware in optional mode
+	// (MiddlewareOptions.Optional), the keys available.
+	Optional bool
 	// Request builds the request from the tokens of the run.
 	Request func(tk Tokens) *http.Request
 	// Status is the status every transport must answer.
@@ -177,6 +186,26 @@ var Cases = []Case{
 	{Name: "header wins over cookie", Status: 401, Request: func(tk Tokens) *http.Request {
 		return get(PrivatePath, "Authorization", bearer(tk.Forged), "Cookie", "__client_uat=1; __session="+tk.Member)
 	}},
+	{Name: "HEAD without token", Status: 401, Request: func(Tokens) *http.Request {
+		return httptest.NewRequest(http.MethodHead, PrivatePath, nil)
+	}},
+	{Name: "HEAD with a bad token", Status: 401, Request: func(tk Tokens) *http.Request {
+		r := httptest.NewRequest(http.MethodHead, PrivatePath, nil)
+		r.Header.Set("Authorization", bearer(tk.Forged))
+		return r
+	}},
+	{Name: "HEAD with a good token", Status: 200, Request: func(tk Tokens) *http.Request {
+		r := httptest.NewRequest(http.MethodHead, PrivatePath, nil)
+		r.Header.Set("Authorization", bearer(tk.Member))
+		return r
+	}},
+	{Name: "HEAD, cookie token from another site", Status: 200, Request: func(tk Tokens) *http.Request {
+		r := httptest.NewRequest(http.MethodHead, PrivatePath, nil)
+		r.Header.Set("Cookie", "__client_uat=1; __session="+tk.Member)
+		r.Header.Set("Origin", "https://evil.example")
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		return r
+	}},
 	{Name: "preflight", Status: 204, Request: func(Tokens) *http.Request {
 		r := httptest.NewRequest(http.MethodOptions, PrivatePath, nil)
 		r.Header.Set("Origin", "https://app.example.test")
@@ -200,6 +229,25 @@ var Cases = []Case{
 	}},
 	{Name: "M2M token to a session guard", Status: 401, Reason: clerkauth.ReasonTokenTypeMismatch, Request: func(tk Tokens) *http.Request {
 		return get(AdminPath, "Authorization", bearer(tk.M2M))
+	}},
+	{Name: "optional, no token", Optional: true, Status: 200, Request: func(Tokens) *http.Request { return get(PrivatePath) }},
+	{Name: "optional, good token", Optional: true, Status: 200, Request: func(tk Tokens) *http.Request {
+		return get(PrivatePath, "Authorization", bearer(tk.Member))
+	}},
+	{Name: "optional, bad token", Optional: true, Status: 401, Request: func(tk Tokens) *http.Request {
+		return get(PrivatePath, "Authorization", bearer(tk.Forged))
+	}},
+	{Name: "optional, guard without token", Optional: true, Status: 401, Reason: clerkauth.ReasonTokenMissing, Request: func(Tokens) *http.Request {
+		return get(AdminPath)
+	}},
+	{Name: "optional, guard with a token lacking the permission", Optional: true, Status: 403, Request: func(tk Tokens) *http.Request {
+		return get(AdminPath, "Authorization", bearer(tk.Member))
+	}},
+	{Name: "optional, preflight passed on", Optional: true, Status: 200, Request: func(Tokens) *http.Request {
+		r := httptest.NewRequest(http.MethodOptions, PrivatePath, nil)
+		r.Header.Set("Origin", "https://app.example.test")
+		r.Header.Set("Access-Control-Request-Method", "POST")
+		return r
 	}},
 	{Name: "key outage", Outage: true, Status: 503, Request: func(tk Tokens) *http.Request {
 		return get(PrivatePath, "Authorization", bearer(tk.Member))
@@ -242,10 +290,30 @@ func read(t *testing.T, resp *http.Response) answer {
 
 // env is one Clerk instance and the middlewares of a run.
 type env struct {
-	srv    *clerktest.Server
-	tokens Tokens
-	ok     *clerkauth.Middleware // keys served
-	outage *clerkauth.Middleware // keys never obtainable
+	srv      *clerktest.Server
+	tokens   Tokens
+	ok       *clerkauth.Middleware // keys served
+	outage   *clerkauth.Middleware // keys never obtainable
+	optional *clerkauth.Middleware // keys served, optional mode
+}
+
+// mode is the middleware a Case runs on.
+type mode int
+
+const (
+	modeOK mode = iota
+	modeOutage
+	modeOptional
+)
+
+func (c *Case) mode() mode {
+	switch {
+	case c.Outage:
+		return modeOutage
+	case c.Optional:
+		return modeOptional
+	}
+	return modeOK
 }
 
 func newEnv(t *testing.T) *env {
@@ -267,17 +335,18 @@ func newEnv(t *testing.T) *env {
 		M2M:     srv.MustM2MToken(srv.CreateMachine(clerktest.MachineParams{}).ID, clerktest.M2MTokenParams{Format: clerktest.FormatJWT}).Token,
 		APIKey:  srv.MustAPIKey(clerktest.APIKeyParams{Subject: "user_member000000000000000000000"}).Secret,
 	}}
-	e.ok = e.middleware(t, srv.JWKSURL())
+	e.ok = e.middleware(t, srv.JWKSURL(), false)
+	e.optional = e.middleware(t, srv.JWKSURL(), true)
 	down := clerktest.NewServer(clerktest.Config{})
 	t.Cleanup(down.Close)
 	down.SetFault(clerktest.EndpointJWKS, clerktest.Fault{Status: http.StatusInternalServerError})
-	e.outage = e.middleware(t, down.JWKSURL())
+	e.outage = e.middleware(t, down.JWKSURL(), false)
 	return e
 }
 
 // middleware returns a middleware of srv's instance whose keys come from
 // jwksURL, with the debug headers on so that they are compared too.
-func (e *env) middleware(t *testing.T, jwksURL string) *clerkauth.Middleware {
+func (e *env) middleware(t *testing.T, jwksURL string, optional bool) *clerkauth.Middleware {
 	t.Helper()
 	v, err := clerkauth.NewVerifier(clerkauth.Config{
 		PublishableKey: e.srv.PublishableKey(), JWKSURL: jwksURL, MaxRetries: -1,
@@ -287,7 +356,7 @@ func (e *env) middleware(t *testing.T, jwksURL string) *clerkauth.Middleware {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = v.Close() })
-	m, err := clerkauth.NewMiddleware(v, clerkauth.MiddlewareOptions{DebugHeaders: true, Realm: "conformance"})
+	m, err := clerkauth.NewMiddleware(v, clerkauth.MiddlewareOptions{DebugHeaders: true, Realm: "conformance", Optional: optional})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,18 +397,18 @@ func tamper(tok string) string {
 // the reference's status is not the Case's.
 func Run(t *testing.T, mount Mount) {
 	e := newEnv(t)
-	ref := map[bool]Driver{false: NetHTTP(t, e.ok), true: NetHTTP(t, e.outage)}
-	got := map[bool]Driver{false: mount(t, e.ok), true: mount(t, e.outage)}
+	ref := map[mode]Driver{modeOK: NetHTTP(t, e.ok), modeOutage: NetHTTP(t, e.outage), modeOptional: NetHTTP(t, e.optional)}
+	got := map[mode]Driver{modeOK: mount(t, e.ok), modeOutage: mount(t, e.outage), modeOptional: mount(t, e.optional)}
 	for _, c := range Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			want := read(t, ref[c.Outage](c.Request(e.tokens)))
+			want := read(t, ref[c.mode()](c.Request(e.tokens)))
 			if want.status != c.Status {
 				t.Fatalf("net/http answered %d; the table says %d (body %q)", want.status, c.Status, want.body)
 			}
 			if r := bodyReason(want.body); c.Reason != "" && r != string(c.Reason) {
 				t.Errorf("net/http's reason %q; the table says %q", r, c.Reason)
 			}
-			compare(t, read(t, got[c.Outage](c.Request(e.tokens))), want)
+			compare(t, read(t, got[c.mode()](c.Request(e.tokens))), want)
 		})
 	}
 }

@@ -76,9 +76,11 @@ func neutralDecide(m *clerkauth.Middleware, w http.ResponseWriter, r *http.Reque
 		Method: r.Method, Host: r.Host, Authorization: r.Header.Values("Authorization"), Source: src, Volatile: true,
 	})
 	d.EachHeader(func(k, v string) {
-		if k == "Vary" {
+		switch {
+		case k == "Vary":
 			w.Header().Add(k, v)
-		} else {
+		case k == "Cache-Control" && w.Header().Get(k) != "":
+		default:
 			w.Header().Set(k, v)
 		}
 	})
