@@ -7,6 +7,8 @@ import (
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/clerkauth/clerkauth/internal/httpx"
 )
 
 // activeCacheSize is the number of sessions whose status is remembered.
@@ -84,7 +86,14 @@ func (a *activeChecker) check(ctx context.Context, c *Claims) error {
 		return verr(ReasonSessionPending, "session is pending")
 	}
 	_ = a.m.v.MarkRevoked(ctx, c.SessionID) // best effort: the answer below stands
-	return verr(ReasonSessionRevoked, "Clerk reports the session is "+string(e.status))
+	return verr(ReasonSessionRevoked, endedMessage(e.status))
+}
+
+// endedMessage says which status Clerk reported for a session that is no
+// longer in force. The status comes from the upstream's answer and ends
+// up in the response body: it is cut to 32 bytes of printable text.
+func endedMessage(status SessionStatus) string {
+	return "Clerk reports the session is " + httpx.Excerpt([]byte(status), 32)
 }
 
 // lookup returns Clerk's recent answer about sessionID.

@@ -3,6 +3,7 @@ package clerkauth
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,4 +146,19 @@ func TestRevoke(t *testing.T) {
 	err = local.Revoke(t.Context(), "")
 	assert.ErrorIs(t, err, ErrInvalidConfig)
 	assert.NotErrorIs(t, err, ErrRevokedLocallyOnly, "nothing was revoked")
+}
+
+// TestRequireActiveSessionBoundsClerksStatus: the status Clerk reports
+// for an ended session is echoed into the answer cut to 32 printable
+// bytes, whatever the upstream sent.
+func TestRequireActiveSessionBoundsClerksStatus(t *testing.T) {
+	e := newActiveEnv(t, MiddlewareOptions{})
+	huge := SessionStatus(strings.Repeat("x", 10000) + "\r\nX-Evil: 1")
+	e.api.set(func(f *fakeSessions) { f.status["sess_1"] = huge })
+	rec := serve(e.h, bearerRequest(e.token()))
+	require.Equal(t, 401, rec.Code)
+	assert.Equal(t, string(ReasonSessionRevoked), reasonOf(t, rec))
+	assert.Contains(t, rec.Body.String(), "Clerk reports the session is "+strings.Repeat("x", 32))
+	assert.NotContains(t, rec.Body.String(), strings.Repeat("x", 33))
+	assert.Less(t, rec.Body.Len(), 1024)
 }

@@ -244,7 +244,7 @@ func (f *onlineFallback) checkSession(s *Session, c *Claims) error {
 	case s.Status == SessionPending:
 		return verr(ReasonSessionPending, "session is pending")
 	}
-	return verr(ReasonSessionRevoked, "Clerk reports the session is "+string(s.Status))
+	return verr(ReasonSessionRevoked, endedMessage(s.Status))
 }
 
 // breaker is a circuit breaker: after threshold consecutive failures it
