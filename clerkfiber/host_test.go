@@ -18,11 +18,11 @@ import (
 // being ignored; otherwise the Host header.
 func TestAbsoluteFormHost(t *testing.T) {
 	f := newFixture(t)
-	m := f.middleware(t, clerkauth.MiddlewareOptions{})
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{})
 	app := fiber.New()
 	app.Post("/private", clerkfiber.New(m), func(c fiber.Ctx) error { return c.SendString("ok") })
 	ref := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
-	cookie := "__client_uat=1; __session=" + f.token
+	cookie := "__client_uat=1; __session=" + f.Token
 	for _, tc := range []struct{ name, target, host, origin string }{
 		{"target's host is the Origin's, Host another", "http://app.example/private", "evil.example", "http://app.example"},
 		{"Host is the Origin's, target's host another", "http://app.example/private", "evil.example", "http://evil.example"},

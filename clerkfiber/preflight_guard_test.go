@@ -18,7 +18,7 @@ import (
 func TestGuardAfterPassedPreflight(t *testing.T) {
 	f := newFixture(t)
 	custom := 0
-	m := f.middleware(t, clerkauth.MiddlewareOptions{
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{
 		Optional: true, Realm: "custom",
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { custom++; w.WriteHeader(http.StatusTeapot) },
 	})
