@@ -18,7 +18,7 @@ import (
 func TestGuardAfterSkip(t *testing.T) {
 	custom := 0
 	f := newFixture(t)
-	m := f.middleware(t, clerkauth.MiddlewareOptions{
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{
 		Realm: "custom", Skip: func(*http.Request) bool { return true },
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { custom++; w.WriteHeader(http.StatusTeapot) },
 	})
