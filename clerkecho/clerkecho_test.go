@@ -30,13 +30,6 @@ func TestConformance(t *testing.T) {
 	conformance.Run(t, mount)
 }
 
-// newFixture is the session fixture of this package's tests, signed in as
-// user_echo.
-func newFixture(t *testing.T) *conformance.SessionFixture {
-	t.Helper()
-	return conformance.NewSessionFixture(t, "user_echo")
-}
-
 func serve(e *echo.Echo, path, token string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	if token != "" {
@@ -50,7 +43,7 @@ func serve(e *echo.Echo, path, token string) *httptest.ResponseRecorder {
 // TestAccessors checks Session, Token and the request's context on a
 // signed-in request, and false without a session.
 func TestAccessors(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_echo")
 	e := echo.New()
 	check := func(c echo.Context) error {
 		claims, ok := clerkecho.Session(c)
@@ -85,7 +78,7 @@ func TestAccessors(t *testing.T) {
 // TestEchoErrorHandler checks that refusals go through the Middleware's
 // ErrorHandler, not echo's HTTPErrorHandler, and stop the chain.
 func TestEchoErrorHandler(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_echo")
 	var seen []error
 	m := f.Middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 		seen = append(seen, err)

@@ -36,18 +36,11 @@ func TestMachineConformance(t *testing.T) {
 
 const echoUser = "user_echo00000000000000000000000"
 
-// newMachineFixture is the machine fixture of this package's tests, its
-// API key echoUser's.
-func newMachineFixture(t *testing.T) *conformance.MachineFixture {
-	t.Helper()
-	return conformance.NewMachineFixture(t, echoUser, "echo-caller")
-}
-
 // TestMachineAccessors checks the adapter's machine accessors against
 // clerkauth's on the request's context, for an M2M token, an API key, a
 // signed-out request and a route without the middleware.
 func TestMachineAccessors(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, echoUser, "echo-caller")
 	e := echo.New()
 	check := func(c echo.Context) error {
 		mt, ok := clerkecho.MachineToken(c)
@@ -85,7 +78,7 @@ func TestMachineAccessors(t *testing.T) {
 // through the Middleware's ErrorHandler (not echo's HTTPErrorHandler) and
 // stop the chain.
 func TestMachineGuardsErrorHandler(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, echoUser, "echo-caller")
 	var seen []error
 	m := f.Middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 		seen = append(seen, err)

@@ -38,13 +38,6 @@ func TestConformance(t *testing.T) {
 	conformance.Run(t, mount)
 }
 
-// newFixture is the session fixture of this package's tests, signed in as
-// user_echo5.
-func newFixture(t *testing.T) *conformance.SessionFixture {
-	t.Helper()
-	return conformance.NewSessionFixture(t, "user_echo5")
-}
-
 func serve(h http.Handler, path, token string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	if token != "" {
@@ -60,7 +53,7 @@ func serve(h http.Handler, path, token string) *httptest.ResponseRecorder {
 // RequireSession, on an optional route without a token, and on a route
 // without the middleware given a valid token.
 func TestAccessors(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_echo5")
 	e := echo.New()
 	check := func(c *echo.Context) error {
 		claims, ok := clerkecho5.Session(c)
@@ -100,7 +93,7 @@ func TestAccessors(t *testing.T) {
 // its Middleware in the context, is refused by a guard with the default
 // answer and reads no session.
 func TestPooledContexts(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_echo5")
 	var seen []error
 	m := f.Middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 		seen = append(seen, err)
@@ -131,7 +124,7 @@ func TestPooledContexts(t *testing.T) {
 // TestEchoErrorHandler checks that refusals go through the Middleware's
 // ErrorHandler, not echo's HTTPErrorHandler, and stop the chain.
 func TestEchoErrorHandler(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_echo5")
 	var seen []error
 	m := f.Middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 		seen = append(seen, err)
@@ -190,7 +183,7 @@ func TestMiddlewareNil(t *testing.T) {
 // request 401, and every refusal is net/http's status, headers and body
 // byte for byte.
 func TestGuards(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_echo5")
 	rich := f.Srv.CreateSession(clerktest.SessionParams{
 		UserID: "user_rich",
 		Org: &clerktest.OrgMembership{Slug: "acme", Role: "admin",

@@ -7,13 +7,14 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkfiber"
+	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
 // TestSignedInCacheControl checks the Cache-Control of signed-in
 // responses as net/http sets it: private by default, a policy set before
 // the middleware kept, the handler's own winning.
 func TestSignedInCacheControl(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_fiber")
 	m := f.Middleware(t, clerkauth.MiddlewareOptions{})
 	app := fiber.New()
 	ok := func(c fiber.Ctx) error { return c.SendString("ok") }

@@ -46,13 +46,6 @@ func TestConformance(t *testing.T) {
 	conformance.Run(t, mount)
 }
 
-// newFixture is the session fixture of this package's tests, signed in as
-// user_fiber.
-func newFixture(t *testing.T) *conformance.SessionFixture {
-	t.Helper()
-	return conformance.NewSessionFixture(t, "user_fiber")
-}
-
 func body(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	defer resp.Body.Close()
@@ -75,7 +68,7 @@ func request(path, token string) *http.Request {
 // keeps stay intact after fasthttp reuses the request's memory for the
 // next requests.
 func TestTokenOutlivesTheRequest(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_fiber")
 	app := fiber.New()
 	var kept []string
 	app.Get("/", clerkfiber.RequireSession(f.V), func(c fiber.Ctx) error {
@@ -106,7 +99,7 @@ func TestTokenOutlivesTheRequest(t *testing.T) {
 // TestAccessors checks Session, Token and c.Context() on signed-in,
 // optional and unauthenticated routes.
 func TestAccessors(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_fiber")
 	app := fiber.New()
 	check := func(c fiber.Ctx) error {
 		claims, ok := clerkfiber.Session(c)
@@ -143,7 +136,7 @@ func TestAccessors(t *testing.T) {
 // TestFiberConfig checks the TokenExtractor and the ErrorHandler, used by
 // the middleware and the guards.
 func TestFiberConfig(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_fiber")
 	var seen []error
 	cfg := clerkfiber.Config{
 		TokenExtractor: func(c fiber.Ctx) (string, error) {
@@ -202,7 +195,7 @@ func TestGuardWithoutMiddleware(t *testing.T) {
 // cannot run (it takes net/http types) is refused when the Config lacks
 // its fiber counterpart, and accepted with it.
 func TestNewRefusesNetHTTPOptions(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_fiber")
 	skip := func(*http.Request) bool { return true }
 	extract := func(*http.Request) (string, error) { return "", nil }
 	handle := func(http.ResponseWriter, *http.Request, error) {}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkfiber"
+	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
 // TestAbsoluteFormHost checks that the cross-origin check compares the
@@ -17,7 +18,7 @@ import (
 // request target (RFC 9112 §3.2.2) the target's host, the Host header
 // being ignored; otherwise the Host header.
 func TestAbsoluteFormHost(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_fiber")
 	m := f.Middleware(t, clerkauth.MiddlewareOptions{})
 	app := fiber.New()
 	app.Post("/private", clerkfiber.New(m), func(c fiber.Ctx) error { return c.SendString("ok") })

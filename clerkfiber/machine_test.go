@@ -37,18 +37,11 @@ func TestMachineConformance(t *testing.T) {
 
 const fiberUser = "user_fiber0000000000000000000000"
 
-// newMachineFixture is the machine fixture of this package's tests, its
-// API key fiberUser's.
-func newMachineFixture(t *testing.T) *conformance.MachineFixture {
-	t.Helper()
-	return conformance.NewMachineFixture(t, fiberUser, "fiber-caller")
-}
-
 // TestMachineAccessors checks the adapter's machine accessors against
 // clerkauth's on the fiber.Ctx and on c.Context(), for an M2M token, an
 // API key, a signed-out request and a route without the middleware.
 func TestMachineAccessors(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, fiberUser, "fiber-caller")
 	app := fiber.New()
 	check := func(c fiber.Ctx) error {
 		mt, ok := clerkfiber.MachineToken(c)
@@ -88,7 +81,7 @@ func TestMachineAccessors(t *testing.T) {
 // handler keeps stays intact after fasthttp reuses the request's memory:
 // the credentials are Volatile, so nothing kept aliases it.
 func TestMachineTokenOutlivesTheRequest(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, fiberUser, "fiber-caller")
 	app := fiber.New()
 	var kept []*clerkauth.MachineToken
 	app.Get("/", clerkfiber.New(f.Middleware(t, clerkauth.MiddlewareOptions{})), func(c fiber.Ctx) error {
@@ -113,7 +106,7 @@ func TestMachineTokenOutlivesTheRequest(t *testing.T) {
 // TestMachineGuardsErrorHandler checks that the machine guards answer
 // through Config.ErrorHandler and stop the chain.
 func TestMachineGuardsErrorHandler(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, fiberUser, "fiber-caller")
 	var seen []error
 	mw := clerkfiber.New(f.Middleware(t, clerkauth.MiddlewareOptions{}), clerkfiber.Config{
 		ErrorHandler: func(c fiber.Ctx, err error) error {

@@ -39,19 +39,12 @@ func TestConformance(t *testing.T) {
 	conformance.Run(t, mount)
 }
 
-// newFixture is the session fixture of this package's tests, signed in as
-// user_gin.
-func newFixture(t *testing.T) *conformance.SessionFixture {
-	t.Helper()
-	return conformance.NewSessionFixture(t, "user_gin")
-}
-
 // TestSessionFromGinContext checks that the obvious call works on a
 // *gin.Context, with and without ContextWithFallback, on the request's
 // context, through Session and Token, and on a c.Copy() handed to a
 // goroutine.
 func TestSessionFromGinContext(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_gin")
 	m := f.Middleware(t, clerkauth.MiddlewareOptions{})
 	for _, fallback := range []bool{false, true} {
 		r := gin.New()
@@ -101,7 +94,7 @@ func TestSessionFromGinContext(t *testing.T) {
 // signed-out request, and of a route without the middleware: false, no
 // panic.
 func TestSignedOutGinContext(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_gin")
 	m := f.Middleware(t, clerkauth.MiddlewareOptions{Optional: true})
 	r := gin.New()
 	check := func(c *gin.Context) {
@@ -130,7 +123,7 @@ func TestSignedOutGinContext(t *testing.T) {
 // through the Middleware's ErrorHandler, and abort the chain.
 func TestGinErrorHandler(t *testing.T) {
 	var seen []error
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_gin")
 	m := f.Middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 		seen = append(seen, err)
 		w.WriteHeader(http.StatusTeapot)
@@ -168,7 +161,7 @@ func TestGuardWithoutMiddleware(t *testing.T) {
 }
 
 func TestRequireSession(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_gin")
 	r := gin.New()
 	r.GET("/", clerkgin.RequireSession(f.V), func(c *gin.Context) {
 		claims, _ := clerkgin.Session(c)

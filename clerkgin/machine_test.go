@@ -37,13 +37,6 @@ func TestMachineConformance(t *testing.T) {
 
 const ginUser = "user_gin000000000000000000000000"
 
-// newMachineFixture is the machine fixture of this package's tests, its
-// API key ginUser's.
-func newMachineFixture(t *testing.T) *conformance.MachineFixture {
-	t.Helper()
-	return conformance.NewMachineFixture(t, ginUser, "gin-caller")
-}
-
 func send(r *gin.Engine, path, token string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	if token != "" {
@@ -59,7 +52,7 @@ func send(r *gin.Engine, path, token string) *httptest.ResponseRecorder {
 // ContextWithFallback, on the request's context, and on a c.Copy() handed
 // to a goroutine: the README's habit.
 func TestMachineTokenFromGinContext(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, ginUser, "gin-caller")
 	m := f.Middleware(t, clerkauth.MiddlewareOptions{})
 	for _, fallback := range []bool{false, true} {
 		r := gin.New()
@@ -106,7 +99,7 @@ func TestMachineTokenFromGinContext(t *testing.T) {
 // session, of an optional route's signed-out request and of a route
 // without the middleware: false, no panic.
 func TestMachineAccessorsSignedOut(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, ginUser, "gin-caller")
 	r := gin.New()
 	check := func(c *gin.Context) {
 		_, mtOK := clerkgin.MachineToken(c)
@@ -131,7 +124,7 @@ func TestMachineAccessorsSignedOut(t *testing.T) {
 // through the Middleware's ErrorHandler with the error of
 // clerkauth.AuthorizeMachine, and abort the chain.
 func TestMachineGuardsErrorHandler(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, ginUser, "gin-caller")
 	var seen []error
 	m := f.Middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 		seen = append(seen, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkgin"
+	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
 // TestGuardAfterSkip checks that a guard behind a middleware that skipped
@@ -17,7 +18,7 @@ import (
 // through its ErrorHandler.
 func TestGuardAfterSkip(t *testing.T) {
 	custom := 0
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_gin")
 	m := f.Middleware(t, clerkauth.MiddlewareOptions{
 		Realm: "custom", Skip: func(*http.Request) bool { return true },
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { custom++; w.WriteHeader(http.StatusTeapot) },
