@@ -4,13 +4,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkecho"
-	"github.com/clerkauth/clerkauth/clerktest"
 	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
@@ -32,36 +30,6 @@ func TestConformance(t *testing.T) {
 	conformance.Run(t, mount)
 }
 
-type fixture struct {
-	srv   *clerktest.Server
-	v     *clerkauth.Verifier
-	token string
-}
-
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
-	srv := clerktest.NewServer(clerktest.Config{})
-	t.Cleanup(srv.Close)
-	v, err := clerkauth.NewVerifier(clerkauth.Config{
-		PublishableKey: srv.PublishableKey(), JWKSURL: srv.JWKSURL(), HTTPClient: srv.Client(), Now: srv.Clock().Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	sess := srv.CreateSession(clerktest.SessionParams{UserID: "user_echo"})
-	return &fixture{srv: srv, v: v, token: srv.MustToken(sess.ID, clerktest.WithLifetime(time.Hour))}
-}
-
-func (f *fixture) middleware(t *testing.T, opts clerkauth.MiddlewareOptions) *clerkauth.Middleware {
-	m, err := clerkauth.NewMiddleware(f.v, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	return m
-}
-
 func serve(e *echo.Echo, path, token string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	if token != "" {
@@ -75,7 +43,7 @@ func serve(e *echo.Echo, path, token string) *httptest.ResponseRecorder {
 // TestAccessors checks Session, Token and the request's context on a
 // signed-in request, and false without a session.
 func TestAccessors(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_echo")
 	e := echo.New()
 	check := func(c echo.Context) error {
 		claims, ok := clerkecho.Session(c)
@@ -87,18 +55,18 @@ func TestAccessors(t *testing.T) {
 			}
 			return c.String(200, "signed-out")
 		}
-		if tok != f.token || !reqOK || fromReq != claims {
+		if tok != f.Token || !reqOK || fromReq != claims {
 			return c.String(500, "accessors disagree")
 		}
 		return c.String(200, claims.UserID)
 	}
-	e.GET("/private", check, clerkecho.RequireSession(f.v))
-	e.GET("/optional", check, clerkecho.Middleware(f.middleware(t, clerkauth.MiddlewareOptions{Optional: true})))
+	e.GET("/private", check, clerkecho.RequireSession(f.V))
+	e.GET("/optional", check, clerkecho.Middleware(f.Middleware(t, clerkauth.MiddlewareOptions{Optional: true})))
 	e.GET("/bare", check)
 	for _, tc := range []struct{ path, token, want string }{
-		{"/private", f.token, "user_echo"},
+		{"/private", f.Token, "user_echo"},
 		{"/optional", "", "signed-out"},
-		{"/bare", f.token, "signed-out"},
+		{"/bare", f.Token, "signed-out"},
 	} {
 		rec := serve(e, tc.path, tc.token)
 		if rec.Code != 200 || rec.Body.String() != tc.want {
@@ -110,9 +78,9 @@ func TestAccessors(t *testing.T) {
 // TestEchoErrorHandler checks that refusals go through the Middleware's
 // ErrorHandler, not echo's HTTPErrorHandler, and stop the chain.
 func TestEchoErrorHandler(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_echo")
 	var seen []error
-	m := f.middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 		seen = append(seen, err)
 		w.WriteHeader(http.StatusTeapot)
 	}})
@@ -122,7 +90,7 @@ func TestEchoErrorHandler(t *testing.T) {
 	h := func(echo.Context) error { reached = true; return nil }
 	e.GET("/guarded", h, clerkecho.Middleware(m), clerkecho.RequireRole("admin"))
 	e.GET("/private", h, clerkecho.Middleware(m))
-	if rec := serve(e, "/guarded", f.token); rec.Code != http.StatusTeapot {
+	if rec := serve(e, "/guarded", f.Token); rec.Code != http.StatusTeapot {
 		t.Errorf("guard: %d", rec.Code)
 	}
 	if rec := serve(e, "/private", ""); rec.Code != http.StatusTeapot {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkecho"
-	"github.com/clerkauth/clerkauth/clerktest"
 	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
@@ -37,51 +36,11 @@ func TestMachineConformance(t *testing.T) {
 
 const echoUser = "user_echo00000000000000000000000"
 
-// machineFixture is an instance with a machine and a user's API key, and
-// a Verifier that verifies them.
-type machineFixture struct {
-	v         *clerkauth.Verifier
-	machineID string
-	m2m       string // a JWT M2M token of machineID
-	key       string // an API key of echoUser
-}
-
-func newMachineFixture(t *testing.T) *machineFixture {
-	t.Helper()
-	srv := clerktest.NewServer(clerktest.Config{})
-	t.Cleanup(srv.Close)
-	v, err := clerkauth.NewVerifier(clerkauth.Config{
-		SecretKey: srv.SecretKey(), PublishableKey: srv.PublishableKey(), APIURL: srv.APIURL(),
-		HTTPClient: srv.Client(), Now: srv.Clock().Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	mch := srv.CreateMachine(clerktest.MachineParams{Name: "echo-caller"})
-	return &machineFixture{
-		v: v, machineID: mch.ID,
-		m2m: srv.MustM2MToken(mch.ID, clerktest.M2MTokenParams{Format: clerktest.FormatJWT}).Token,
-		key: srv.MustAPIKey(clerktest.APIKeyParams{Subject: echoUser, Scopes: []string{"read"}}).Secret,
-	}
-}
-
-func (f *machineFixture) middleware(t *testing.T, opts clerkauth.MiddlewareOptions) *clerkauth.Middleware {
-	t.Helper()
-	opts.AcceptsToken = []clerkauth.TokenKind{clerkauth.TokenKindM2M, clerkauth.TokenKindAPIKey}
-	m, err := clerkauth.NewMiddleware(f.v, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	return m
-}
-
 // TestMachineAccessors checks the adapter's machine accessors against
 // clerkauth's on the request's context, for an M2M token, an API key, a
 // signed-out request and a route without the middleware.
 func TestMachineAccessors(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, echoUser, "echo-caller")
 	e := echo.New()
 	check := func(c echo.Context) error {
 		mt, ok := clerkecho.MachineToken(c)
@@ -99,14 +58,14 @@ func TestMachineAccessors(t *testing.T) {
 		}
 		return c.String(200, string(kind)+" "+mt.Subject+" "+user)
 	}
-	e.GET("/private", check, clerkecho.Middleware(f.middleware(t, clerkauth.MiddlewareOptions{})))
-	e.GET("/optional", check, clerkecho.Middleware(f.middleware(t, clerkauth.MiddlewareOptions{Optional: true})))
+	e.GET("/private", check, clerkecho.Middleware(f.Middleware(t, clerkauth.MiddlewareOptions{})))
+	e.GET("/optional", check, clerkecho.Middleware(f.Middleware(t, clerkauth.MiddlewareOptions{Optional: true})))
 	e.GET("/bare", check)
 	for _, tc := range []struct{ path, token, want string }{
-		{"/private", f.m2m, "m2m_token " + f.machineID + " "},
-		{"/private", f.key, "api_key " + echoUser + " " + echoUser},
+		{"/private", f.M2M, "m2m_token " + f.MachineID + " "},
+		{"/private", f.Key, "api_key " + echoUser + " " + echoUser},
 		{"/optional", "", "signed-out"},
-		{"/bare", f.key, "signed-out"},
+		{"/bare", f.Key, "signed-out"},
 	} {
 		rec := serve(e, tc.path, tc.token)
 		if rec.Code != 200 || rec.Body.String() != tc.want {
@@ -119,9 +78,9 @@ func TestMachineAccessors(t *testing.T) {
 // through the Middleware's ErrorHandler (not echo's HTTPErrorHandler) and
 // stop the chain.
 func TestMachineGuardsErrorHandler(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, echoUser, "echo-caller")
 	var seen []error
-	m := f.middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 		seen = append(seen, err)
 		w.WriteHeader(http.StatusTeapot)
 	}})
@@ -133,7 +92,7 @@ func TestMachineGuardsErrorHandler(t *testing.T) {
 	g.GET("/scopes", h, clerkecho.RequireScopes("write"))
 	g.GET("/machine", h, clerkecho.RequireMachine("mch_other"))
 	g.GET("/owner", h, clerkecho.RequireAPIKeyOwner(clerkauth.OwnerOrganization))
-	for _, tc := range []struct{ path, token string }{{"/scopes", f.key}, {"/machine", f.m2m}, {"/owner", f.key}} {
+	for _, tc := range []struct{ path, token string }{{"/scopes", f.Key}, {"/machine", f.M2M}, {"/owner", f.Key}} {
 		seen = nil
 		if rec := serve(e, tc.path, tc.token); rec.Code != http.StatusTeapot {
 			t.Errorf("%s: status %d", tc.path, rec.Code)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkecho"
+	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
 // TestGuardAfterSkip checks that a guard behind a middleware that skipped
@@ -17,8 +18,8 @@ import (
 // through its ErrorHandler.
 func TestGuardAfterSkip(t *testing.T) {
 	custom := 0
-	f := newFixture(t)
-	m := f.middleware(t, clerkauth.MiddlewareOptions{
+	f := conformance.NewSessionFixture(t, "user_echo")
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{
 		Realm: "custom", Skip: func(*http.Request) bool { return true },
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { custom++; w.WriteHeader(http.StatusTeapot) },
 	})

@@ -38,37 +38,6 @@ func TestConformance(t *testing.T) {
 	conformance.Run(t, mount)
 }
 
-type fixture struct {
-	srv   *clerktest.Server
-	v     *clerkauth.Verifier
-	token string
-}
-
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
-	srv := clerktest.NewServer(clerktest.Config{})
-	t.Cleanup(srv.Close)
-	v, err := clerkauth.NewVerifier(clerkauth.Config{
-		PublishableKey: srv.PublishableKey(), JWKSURL: srv.JWKSURL(), HTTPClient: srv.Client(), Now: srv.Clock().Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	sess := srv.CreateSession(clerktest.SessionParams{UserID: "user_echo5"})
-	return &fixture{srv: srv, v: v, token: srv.MustToken(sess.ID, clerktest.WithLifetime(time.Hour))}
-}
-
-func (f *fixture) middleware(t *testing.T, opts clerkauth.MiddlewareOptions) *clerkauth.Middleware {
-	t.Helper()
-	m, err := clerkauth.NewMiddleware(f.v, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	return m
-}
-
 func serve(h http.Handler, path, token string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	if token != "" {
@@ -84,7 +53,7 @@ func serve(h http.Handler, path, token string) *httptest.ResponseRecorder {
 // RequireSession, on an optional route without a token, and on a route
 // without the middleware given a valid token.
 func TestAccessors(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_echo5")
 	e := echo.New()
 	check := func(c *echo.Context) error {
 		claims, ok := clerkecho5.Session(c)
@@ -96,18 +65,18 @@ func TestAccessors(t *testing.T) {
 			}
 			return c.String(200, "signed-out")
 		}
-		if tok != f.token || !reqOK || fromReq != claims {
+		if tok != f.Token || !reqOK || fromReq != claims {
 			return c.String(500, "accessors disagree")
 		}
 		return c.String(200, claims.UserID)
 	}
-	e.GET("/private", check, clerkecho5.RequireSession(f.v))
-	e.GET("/optional", check, clerkecho5.Middleware(f.middleware(t, clerkauth.MiddlewareOptions{Optional: true})))
+	e.GET("/private", check, clerkecho5.RequireSession(f.V))
+	e.GET("/optional", check, clerkecho5.Middleware(f.Middleware(t, clerkauth.MiddlewareOptions{Optional: true})))
 	e.GET("/bare", check)
 	for _, tc := range []struct{ path, token, want string }{
-		{"/private", f.token, "user_echo5"},
+		{"/private", f.Token, "user_echo5"},
 		{"/optional", "", "signed-out"},
-		{"/bare", f.token, "signed-out"},
+		{"/bare", f.Token, "signed-out"},
 	} {
 		t.Run(strings.TrimPrefix(tc.path, "/"), func(t *testing.T) {
 			rec := serve(e, tc.path, tc.token)
@@ -124,9 +93,9 @@ func TestAccessors(t *testing.T) {
 // its Middleware in the context, is refused by a guard with the default
 // answer and reads no session.
 func TestPooledContexts(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_echo5")
 	var seen []error
-	m := f.middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 		seen = append(seen, err)
 		w.WriteHeader(http.StatusTeapot)
 	}})
@@ -139,10 +108,10 @@ func TestPooledContexts(t *testing.T) {
 		return c.String(200, "reached")
 	}, clerkecho5.RequireRole("admin"))
 	for range 3 {
-		if rec := serve(e, "/private", f.token); rec.Code != 200 {
+		if rec := serve(e, "/private", f.Token); rec.Code != 200 {
 			t.Fatalf("signed in: %d %q", rec.Code, rec.Body)
 		}
-		rec := serve(e, "/bare", f.token)
+		rec := serve(e, "/bare", f.Token)
 		if rec.Code != http.StatusUnauthorized || rec.Header().Get("WWW-Authenticate") != `Bearer realm="api"` {
 			t.Errorf("guard alone after a signed-in request: %d %q %q", rec.Code, rec.Header().Get("WWW-Authenticate"), rec.Body)
 		}
@@ -155,9 +124,9 @@ func TestPooledContexts(t *testing.T) {
 // TestEchoErrorHandler checks that refusals go through the Middleware's
 // ErrorHandler, not echo's HTTPErrorHandler, and stop the chain.
 func TestEchoErrorHandler(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_echo5")
 	var seen []error
-	m := f.middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 		seen = append(seen, err)
 		w.WriteHeader(http.StatusTeapot)
 	}})
@@ -167,7 +136,7 @@ func TestEchoErrorHandler(t *testing.T) {
 	h := func(*echo.Context) error { reached = true; return nil }
 	e.GET("/guarded", h, clerkecho5.Middleware(m), clerkecho5.RequireRole("admin"))
 	e.GET("/private", h, clerkecho5.Middleware(m))
-	if rec := serve(e, "/guarded", f.token); rec.Code != http.StatusTeapot {
+	if rec := serve(e, "/guarded", f.Token); rec.Code != http.StatusTeapot {
 		t.Errorf("guard: %d", rec.Code)
 	}
 	if rec := serve(e, "/private", ""); rec.Code != http.StatusTeapot {
@@ -214,22 +183,22 @@ func TestMiddlewareNil(t *testing.T) {
 // request 401, and every refusal is net/http's status, headers and body
 // byte for byte.
 func TestGuards(t *testing.T) {
-	f := newFixture(t)
-	rich := f.srv.CreateSession(clerktest.SessionParams{
+	f := conformance.NewSessionFixture(t, "user_echo5")
+	rich := f.Srv.CreateSession(clerktest.SessionParams{
 		UserID: "user_rich",
 		Org: &clerktest.OrgMembership{Slug: "acme", Role: "admin",
 			Permissions: []string{"org:invoices:manage"}, Features: []string{"dashboard"}},
 		Plans:     []string{"o:pro"},
 		FactorAge: &[2]int{1, 1},
 	})
-	plain := f.srv.CreateSession(clerktest.SessionParams{UserID: "user_plain", FactorAge: &[2]int{60, 60}})
+	plain := f.Srv.CreateSession(clerktest.SessionParams{UserID: "user_plain", FactorAge: &[2]int{60, 60}})
 	tokens := map[string]string{
-		"meets": f.srv.MustToken(rich.ID, clerktest.WithLifetime(time.Hour)),
-		"fails": f.srv.MustToken(plain.ID, clerktest.WithLifetime(time.Hour)),
+		"meets": f.Srv.MustToken(rich.ID, clerktest.WithLifetime(time.Hour)),
+		"fails": f.Srv.MustToken(plain.ID, clerktest.WithLifetime(time.Hour)),
 		"none":  "",
 	}
 	wantStatus := map[string]int{"meets": 200, "fails": 403, "none": 401}
-	m := f.middleware(t, clerkauth.MiddlewareOptions{Realm: "guards", DebugHeaders: true})
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{Realm: "guards", DebugHeaders: true})
 	strict := clerkauth.ReverificationStrict.Reverification()
 	for _, tc := range []struct {
 		name    string

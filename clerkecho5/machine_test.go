@@ -9,7 +9,6 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkecho5"
-	"github.com/clerkauth/clerkauth/clerktest"
 	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
@@ -40,51 +39,11 @@ func TestMachineConformance(t *testing.T) {
 
 const echoUser = "user_echo50000000000000000000000"
 
-// machineFixture is an instance with a machine and a user's API key, and
-// a Verifier that verifies them.
-type machineFixture struct {
-	v         *clerkauth.Verifier
-	machineID string
-	m2m       string // a JWT M2M token of machineID
-	key       string // an API key of echoUser
-}
-
-func newMachineFixture(t *testing.T) *machineFixture {
-	t.Helper()
-	srv := clerktest.NewServer(clerktest.Config{})
-	t.Cleanup(srv.Close)
-	v, err := clerkauth.NewVerifier(clerkauth.Config{
-		SecretKey: srv.SecretKey(), PublishableKey: srv.PublishableKey(), APIURL: srv.APIURL(),
-		HTTPClient: srv.Client(), Now: srv.Clock().Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	mch := srv.CreateMachine(clerktest.MachineParams{Name: "echo5-caller"})
-	return &machineFixture{
-		v: v, machineID: mch.ID,
-		m2m: srv.MustM2MToken(mch.ID, clerktest.M2MTokenParams{Format: clerktest.FormatJWT}).Token,
-		key: srv.MustAPIKey(clerktest.APIKeyParams{Subject: echoUser, Scopes: []string{"read"}}).Secret,
-	}
-}
-
-func (f *machineFixture) middleware(t *testing.T, opts clerkauth.MiddlewareOptions) *clerkauth.Middleware {
-	t.Helper()
-	opts.AcceptsToken = []clerkauth.TokenKind{clerkauth.TokenKindM2M, clerkauth.TokenKindAPIKey}
-	m, err := clerkauth.NewMiddleware(f.v, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	return m
-}
-
 // TestMachineAccessors checks the adapter's machine accessors against
 // clerkauth's on the request's context, for an M2M token, an API key, a
 // signed-out request and a route without the middleware.
 func TestMachineAccessors(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, echoUser, "echo5-caller")
 	e := echo.New()
 	check := func(c *echo.Context) error {
 		mt, ok := clerkecho5.MachineToken(c)
@@ -102,14 +61,14 @@ func TestMachineAccessors(t *testing.T) {
 		}
 		return c.String(200, string(kind)+" "+mt.Subject+" "+user)
 	}
-	e.GET("/private", check, clerkecho5.Middleware(f.middleware(t, clerkauth.MiddlewareOptions{})))
-	e.GET("/optional", check, clerkecho5.Middleware(f.middleware(t, clerkauth.MiddlewareOptions{Optional: true})))
+	e.GET("/private", check, clerkecho5.Middleware(f.Middleware(t, clerkauth.MiddlewareOptions{})))
+	e.GET("/optional", check, clerkecho5.Middleware(f.Middleware(t, clerkauth.MiddlewareOptions{Optional: true})))
 	e.GET("/bare", check)
 	for _, tc := range []struct{ name, path, token, want string }{
-		{"m2m", "/private", f.m2m, "m2m_token " + f.machineID + " "},
-		{"api key", "/private", f.key, "api_key " + echoUser + " " + echoUser},
+		{"m2m", "/private", f.M2M, "m2m_token " + f.MachineID + " "},
+		{"api key", "/private", f.Key, "api_key " + echoUser + " " + echoUser},
 		{"signed out", "/optional", "", "signed-out"},
-		{"no middleware", "/bare", f.key, "signed-out"},
+		{"no middleware", "/bare", f.Key, "signed-out"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := serve(e, tc.path, tc.token)
@@ -124,9 +83,9 @@ func TestMachineAccessors(t *testing.T) {
 // through the Middleware's ErrorHandler (not echo's HTTPErrorHandler) and
 // stop the chain.
 func TestMachineGuardsErrorHandler(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, echoUser, "echo5-caller")
 	var seen []error
-	m := f.middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 		seen = append(seen, err)
 		w.WriteHeader(http.StatusTeapot)
 	}})
@@ -138,7 +97,7 @@ func TestMachineGuardsErrorHandler(t *testing.T) {
 	g.GET("/scopes", h, clerkecho5.RequireScopes("write"))
 	g.GET("/machine", h, clerkecho5.RequireMachine("mch_other"))
 	g.GET("/owner", h, clerkecho5.RequireAPIKeyOwner(clerkauth.OwnerOrganization))
-	for _, tc := range []struct{ path, token string }{{"/scopes", f.key}, {"/machine", f.m2m}, {"/owner", f.key}} {
+	for _, tc := range []struct{ path, token string }{{"/scopes", f.Key}, {"/machine", f.M2M}, {"/owner", f.Key}} {
 		seen = nil
 		if rec := serve(e, tc.path, tc.token); rec.Code != http.StatusTeapot {
 			t.Errorf("%s: status %d", tc.path, rec.Code)
@@ -182,16 +141,16 @@ func TestMachineGuardWithoutMiddleware(t *testing.T) {
 // its arguments: changing the caller's slice after building the guard
 // does not change what it requires.
 func TestMachineGuardsCopyArguments(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, echoUser, "echo5-caller")
 	e := echo.New()
-	scopes := []string{"read"}
-	machines := []string{f.machineID}
-	g := e.Group("", clerkecho5.Middleware(f.middleware(t, clerkauth.MiddlewareOptions{})))
+	scopes := []string{conformance.MachineFixtureScope}
+	machines := []string{f.MachineID}
+	g := e.Group("", clerkecho5.Middleware(f.Middleware(t, clerkauth.MiddlewareOptions{})))
 	h := func(c *echo.Context) error { return c.String(200, "reached") }
 	g.GET("/scopes", h, clerkecho5.RequireScopes(scopes...))
 	g.GET("/machine", h, clerkecho5.RequireMachine(machines...))
 	scopes[0], machines[0] = "write", "mch_other"
-	for _, tc := range []struct{ path, token string }{{"/scopes", f.key}, {"/machine", f.m2m}} {
+	for _, tc := range []struct{ path, token string }{{"/scopes", f.Key}, {"/machine", f.M2M}} {
 		if rec := serve(e, tc.path, tc.token); rec.Code != 200 {
 			t.Errorf("%s: %d %q after the caller changed its slice", tc.path, rec.Code, rec.Body)
 		}

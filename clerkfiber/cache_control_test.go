@@ -7,14 +7,15 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkfiber"
+	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
 // TestSignedInCacheControl checks the Cache-Control of signed-in
 // responses as net/http sets it: private by default, a policy set before
 // the middleware kept, the handler's own winning.
 func TestSignedInCacheControl(t *testing.T) {
-	f := newFixture(t)
-	m := f.middleware(t, clerkauth.MiddlewareOptions{})
+	f := conformance.NewSessionFixture(t, "user_fiber")
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{})
 	app := fiber.New()
 	ok := func(c fiber.Ctx) error { return c.SendString("ok") }
 	app.Get("/plain", clerkfiber.New(m), ok)
@@ -28,7 +29,7 @@ func TestSignedInCacheControl(t *testing.T) {
 	})
 	serve := test(t, app)
 	for path, want := range map[string]string{"/plain": "private", "/outer": "no-store", "/own": "public, max-age=60"} {
-		resp := serve(request(path, f.token))
+		resp := serve(request(path, f.Token))
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: status %d %s", path, resp.StatusCode, body(t, resp))
 		}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkfiber"
-	"github.com/clerkauth/clerkauth/clerktest"
 	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
@@ -47,36 +46,6 @@ func TestConformance(t *testing.T) {
 	conformance.Run(t, mount)
 }
 
-type fixture struct {
-	srv   *clerktest.Server
-	v     *clerkauth.Verifier
-	token string
-}
-
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
-	srv := clerktest.NewServer(clerktest.Config{})
-	t.Cleanup(srv.Close)
-	v, err := clerkauth.NewVerifier(clerkauth.Config{
-		PublishableKey: srv.PublishableKey(), JWKSURL: srv.JWKSURL(), HTTPClient: srv.Client(), Now: srv.Clock().Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	sess := srv.CreateSession(clerktest.SessionParams{UserID: "user_fiber"})
-	return &fixture{srv: srv, v: v, token: srv.MustToken(sess.ID, clerktest.WithLifetime(time.Hour))}
-}
-
-func (f *fixture) middleware(t *testing.T, opts clerkauth.MiddlewareOptions) *clerkauth.Middleware {
-	m, err := clerkauth.NewMiddleware(f.v, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	return m
-}
-
 func body(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	defer resp.Body.Close()
@@ -99,10 +68,10 @@ func request(path, token string) *http.Request {
 // keeps stay intact after fasthttp reuses the request's memory for the
 // next requests.
 func TestTokenOutlivesTheRequest(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_fiber")
 	app := fiber.New()
 	var kept []string
-	app.Get("/", clerkfiber.RequireSession(f.v), func(c fiber.Ctx) error {
+	app.Get("/", clerkfiber.RequireSession(f.V), func(c fiber.Ctx) error {
 		tok, _ := clerkfiber.Token(c)
 		claims, _ := clerkfiber.Session(c)
 		kept = append(kept, tok, claims.UserID)
@@ -110,18 +79,18 @@ func TestTokenOutlivesTheRequest(t *testing.T) {
 	})
 	serve := test(t, app)
 	for range 3 {
-		if resp := serve(request("/", f.token)); resp.StatusCode != 200 {
+		if resp := serve(request("/", f.Token)); resp.StatusCode != 200 {
 			t.Fatalf("status %d %s", resp.StatusCode, body(t, resp))
 		}
 	}
 	// The same buffers now carry other requests with other headers.
 	for i := range 20 {
 		r := request("/", "")
-		r.Header.Set("Authorization", "Bearer "+strings.Repeat(string(rune('a'+i%26)), len(f.token)))
+		r.Header.Set("Authorization", "Bearer "+strings.Repeat(string(rune('a'+i%26)), len(f.Token)))
 		_ = serve(r)
 	}
 	for i := 0; i < len(kept); i += 2 {
-		if kept[i] != f.token || kept[i+1] != "user_fiber" {
+		if kept[i] != f.Token || kept[i+1] != "user_fiber" {
 			t.Fatalf("request %d kept %.20q… and %q after the buffers were reused", i/2, kept[i], kept[i+1])
 		}
 	}
@@ -130,7 +99,7 @@ func TestTokenOutlivesTheRequest(t *testing.T) {
 // TestAccessors checks Session, Token and c.Context() on signed-in,
 // optional and unauthenticated routes.
 func TestAccessors(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_fiber")
 	app := fiber.New()
 	check := func(c fiber.Ctx) error {
 		claims, ok := clerkfiber.Session(c)
@@ -144,18 +113,18 @@ func TestAccessors(t *testing.T) {
 		}
 		return c.Status(500).SendString("accessors disagree")
 	}
-	app.Get("/private", clerkfiber.New(f.middleware(t, clerkauth.MiddlewareOptions{})), check)
-	app.Get("/optional", clerkfiber.New(f.middleware(t, clerkauth.MiddlewareOptions{Optional: true})), check)
-	app.Get("/skipped", clerkfiber.New(f.middleware(t, clerkauth.MiddlewareOptions{}), clerkfiber.Config{
+	app.Get("/private", clerkfiber.New(f.Middleware(t, clerkauth.MiddlewareOptions{})), check)
+	app.Get("/optional", clerkfiber.New(f.Middleware(t, clerkauth.MiddlewareOptions{Optional: true})), check)
+	app.Get("/skipped", clerkfiber.New(f.Middleware(t, clerkauth.MiddlewareOptions{}), clerkfiber.Config{
 		Next: func(fiber.Ctx) bool { return true },
 	}), check)
 	app.Get("/bare", check)
 	serve := test(t, app)
 	for _, tc := range []struct{ path, token, want string }{
-		{"/private", f.token, "user_fiber"},
+		{"/private", f.Token, "user_fiber"},
 		{"/optional", "", "signed-out"},
 		{"/skipped", "", "signed-out"},
-		{"/bare", f.token, "signed-out"},
+		{"/bare", f.Token, "signed-out"},
 	} {
 		resp := serve(request(tc.path, tc.token))
 		if got := body(t, resp); resp.StatusCode != 200 || got != tc.want {
@@ -167,7 +136,7 @@ func TestAccessors(t *testing.T) {
 // TestFiberConfig checks the TokenExtractor and the ErrorHandler, used by
 // the middleware and the guards.
 func TestFiberConfig(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_fiber")
 	var seen []error
 	cfg := clerkfiber.Config{
 		TokenExtractor: func(c fiber.Ctx) (string, error) {
@@ -182,7 +151,7 @@ func TestFiberConfig(t *testing.T) {
 		},
 	}
 	app := fiber.New()
-	mw := clerkfiber.New(f.middleware(t, clerkauth.MiddlewareOptions{}), cfg)
+	mw := clerkfiber.New(f.Middleware(t, clerkauth.MiddlewareOptions{}), cfg)
 	ok := func(c fiber.Ctx) error { return c.SendString("reached") }
 	app.Get("/ws", mw, ok)
 	app.Get("/admin", mw, clerkfiber.RequireRole("admin"), ok)
@@ -192,10 +161,10 @@ func TestFiberConfig(t *testing.T) {
 		status int
 		err    error
 	}{
-		{"/ws?token=" + f.token, 200, nil},
+		{"/ws?token=" + f.Token, 200, nil},
 		{"/ws", http.StatusTeapot, clerkauth.ErrNoToken},
 		{"/ws?fail=1", http.StatusTeapot, clerkauth.ErrInvalidRequest},
-		{"/admin?token=" + f.token, http.StatusTeapot, clerkauth.ErrForbidden},
+		{"/admin?token=" + f.Token, http.StatusTeapot, clerkauth.ErrForbidden},
 	}
 	for _, tc := range cases {
 		seen = nil
@@ -226,7 +195,7 @@ func TestGuardWithoutMiddleware(t *testing.T) {
 // cannot run (it takes net/http types) is refused when the Config lacks
 // its fiber counterpart, and accepted with it.
 func TestNewRefusesNetHTTPOptions(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_fiber")
 	skip := func(*http.Request) bool { return true }
 	extract := func(*http.Request) (string, error) { return "", nil }
 	handle := func(http.ResponseWriter, *http.Request, error) {}
@@ -253,7 +222,7 @@ func TestNewRefusesNetHTTPOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := f.middleware(t, tt.opts)
+			m := f.Middleware(t, tt.opts)
 			got := panicValue(func() { clerkfiber.New(m, tt.cfg) })
 			want := any(nil)
 			if tt.panic != "" {

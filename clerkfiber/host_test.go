@@ -10,6 +10,7 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkfiber"
+	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
 // TestAbsoluteFormHost checks that the cross-origin check compares the
@@ -17,12 +18,12 @@ import (
 // request target (RFC 9112 §3.2.2) the target's host, the Host header
 // being ignored; otherwise the Host header.
 func TestAbsoluteFormHost(t *testing.T) {
-	f := newFixture(t)
-	m := f.middleware(t, clerkauth.MiddlewareOptions{})
+	f := conformance.NewSessionFixture(t, "user_fiber")
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{})
 	app := fiber.New()
 	app.Post("/private", clerkfiber.New(m), func(c fiber.Ctx) error { return c.SendString("ok") })
 	ref := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
-	cookie := "__client_uat=1; __session=" + f.token
+	cookie := "__client_uat=1; __session=" + f.Token
 	for _, tc := range []struct{ name, target, host, origin string }{
 		{"target's host is the Origin's, Host another", "http://app.example/private", "evil.example", "http://app.example"},
 		{"Host is the Origin's, target's host another", "http://app.example/private", "evil.example", "http://evil.example"},

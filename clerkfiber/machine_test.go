@@ -10,7 +10,6 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkfiber"
-	"github.com/clerkauth/clerkauth/clerktest"
 	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
@@ -38,51 +37,11 @@ func TestMachineConformance(t *testing.T) {
 
 const fiberUser = "user_fiber0000000000000000000000"
 
-// machineFixture is an instance with a machine and a user's API key, and
-// a Verifier that verifies them.
-type machineFixture struct {
-	v         *clerkauth.Verifier
-	machineID string
-	m2m       string // a JWT M2M token of machineID
-	key       string // an API key of fiberUser
-}
-
-func newMachineFixture(t *testing.T) *machineFixture {
-	t.Helper()
-	srv := clerktest.NewServer(clerktest.Config{})
-	t.Cleanup(srv.Close)
-	v, err := clerkauth.NewVerifier(clerkauth.Config{
-		SecretKey: srv.SecretKey(), PublishableKey: srv.PublishableKey(), APIURL: srv.APIURL(),
-		HTTPClient: srv.Client(), Now: srv.Clock().Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	mch := srv.CreateMachine(clerktest.MachineParams{Name: "fiber-caller"})
-	return &machineFixture{
-		v: v, machineID: mch.ID,
-		m2m: srv.MustM2MToken(mch.ID, clerktest.M2MTokenParams{Format: clerktest.FormatJWT}).Token,
-		key: srv.MustAPIKey(clerktest.APIKeyParams{Subject: fiberUser, Scopes: []string{"read"}}).Secret,
-	}
-}
-
-func (f *machineFixture) middleware(t *testing.T, opts clerkauth.MiddlewareOptions) *clerkauth.Middleware {
-	t.Helper()
-	opts.AcceptsToken = []clerkauth.TokenKind{clerkauth.TokenKindM2M, clerkauth.TokenKindAPIKey}
-	m, err := clerkauth.NewMiddleware(f.v, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	return m
-}
-
 // TestMachineAccessors checks the adapter's machine accessors against
 // clerkauth's on the fiber.Ctx and on c.Context(), for an M2M token, an
 // API key, a signed-out request and a route without the middleware.
 func TestMachineAccessors(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, fiberUser, "fiber-caller")
 	app := fiber.New()
 	check := func(c fiber.Ctx) error {
 		mt, ok := clerkfiber.MachineToken(c)
@@ -101,15 +60,15 @@ func TestMachineAccessors(t *testing.T) {
 		}
 		return c.SendString(string(kind) + " " + mt.Subject + " " + user)
 	}
-	app.Get("/private", clerkfiber.New(f.middleware(t, clerkauth.MiddlewareOptions{})), check)
-	app.Get("/optional", clerkfiber.New(f.middleware(t, clerkauth.MiddlewareOptions{Optional: true})), check)
+	app.Get("/private", clerkfiber.New(f.Middleware(t, clerkauth.MiddlewareOptions{})), check)
+	app.Get("/optional", clerkfiber.New(f.Middleware(t, clerkauth.MiddlewareOptions{Optional: true})), check)
 	app.Get("/bare", check)
 	serve := test(t, app)
 	for _, tc := range []struct{ path, token, want string }{
-		{"/private", f.m2m, "m2m_token " + f.machineID + " "},
-		{"/private", f.key, "api_key " + fiberUser + " " + fiberUser},
+		{"/private", f.M2M, "m2m_token " + f.MachineID + " "},
+		{"/private", f.Key, "api_key " + fiberUser + " " + fiberUser},
 		{"/optional", "", "signed-out"},
-		{"/bare", f.key, "signed-out"},
+		{"/bare", f.Key, "signed-out"},
 	} {
 		resp := serve(request(tc.path, tc.token))
 		if got := body(t, resp); resp.StatusCode != 200 || got != tc.want {
@@ -122,24 +81,24 @@ func TestMachineAccessors(t *testing.T) {
 // handler keeps stays intact after fasthttp reuses the request's memory:
 // the credentials are Volatile, so nothing kept aliases it.
 func TestMachineTokenOutlivesTheRequest(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, fiberUser, "fiber-caller")
 	app := fiber.New()
 	var kept []*clerkauth.MachineToken
-	app.Get("/", clerkfiber.New(f.middleware(t, clerkauth.MiddlewareOptions{})), func(c fiber.Ctx) error {
+	app.Get("/", clerkfiber.New(f.Middleware(t, clerkauth.MiddlewareOptions{})), func(c fiber.Ctx) error {
 		mt, _ := clerkfiber.MachineToken(c)
 		kept = append(kept, mt)
 		return nil
 	})
 	serve := test(t, app)
-	for _, tok := range []string{f.m2m, f.key} {
+	for _, tok := range []string{f.M2M, f.Key} {
 		if resp := serve(request("/", tok)); resp.StatusCode != 200 {
 			t.Fatalf("status %d %s", resp.StatusCode, body(t, resp))
 		}
 	}
 	for i := range 20 {
-		_ = serve(request("/", strings.Repeat(string(rune('a'+i%26)), len(f.m2m))))
+		_ = serve(request("/", strings.Repeat(string(rune('a'+i%26)), len(f.M2M))))
 	}
-	if kept[0].Subject != f.machineID || kept[1].Subject != fiberUser || kept[1].Scopes[0] != "read" {
+	if kept[0].Subject != f.MachineID || kept[1].Subject != fiberUser || kept[1].Scopes[0] != conformance.MachineFixtureScope {
 		t.Fatalf("kept %q and %q %q after the buffers were reused", kept[0].Subject, kept[1].Subject, kept[1].Scopes)
 	}
 }
@@ -147,9 +106,9 @@ func TestMachineTokenOutlivesTheRequest(t *testing.T) {
 // TestMachineGuardsErrorHandler checks that the machine guards answer
 // through Config.ErrorHandler and stop the chain.
 func TestMachineGuardsErrorHandler(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, fiberUser, "fiber-caller")
 	var seen []error
-	mw := clerkfiber.New(f.middleware(t, clerkauth.MiddlewareOptions{}), clerkfiber.Config{
+	mw := clerkfiber.New(f.Middleware(t, clerkauth.MiddlewareOptions{}), clerkfiber.Config{
 		ErrorHandler: func(c fiber.Ctx, err error) error {
 			seen = append(seen, err)
 			return c.Status(http.StatusTeapot).SendString("custom")
@@ -163,7 +122,7 @@ func TestMachineGuardsErrorHandler(t *testing.T) {
 	g.Get("/machine", clerkfiber.RequireMachine("mch_other"), next)
 	g.Get("/owner", clerkfiber.RequireAPIKeyOwner(clerkauth.OwnerOrganization), next)
 	serve := test(t, app)
-	for _, tc := range []struct{ path, token string }{{"/scopes", f.key}, {"/machine", f.m2m}, {"/owner", f.key}} {
+	for _, tc := range []struct{ path, token string }{{"/scopes", f.Key}, {"/machine", f.M2M}, {"/owner", f.Key}} {
 		seen = nil
 		resp := serve(request(tc.path, tc.token))
 		_ = body(t, resp)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkfiber"
+	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
 // TestGuardAfterPassedPreflight checks that a guard behind an optional
@@ -16,9 +17,9 @@ import (
 // net/http's guard does: the preflight was not authenticated by that
 // middleware, so neither answers through its error handler.
 func TestGuardAfterPassedPreflight(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewSessionFixture(t, "user_fiber")
 	custom := 0
-	m := f.middleware(t, clerkauth.MiddlewareOptions{
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{
 		Optional: true, Realm: "custom",
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { custom++; w.WriteHeader(http.StatusTeapot) },
 	})

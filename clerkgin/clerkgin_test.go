@@ -5,13 +5,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkgin"
-	"github.com/clerkauth/clerkauth/clerktest"
 	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
@@ -41,57 +39,25 @@ func TestConformance(t *testing.T) {
 	conformance.Run(t, mount)
 }
 
-type fixture struct {
-	srv   *clerktest.Server
-	m     *clerkauth.Middleware
-	token string
-}
-
-func newFixture(t *testing.T, opts clerkauth.MiddlewareOptions) *fixture {
-	t.Helper()
-	srv := clerktest.NewServer(clerktest.Config{})
-	t.Cleanup(srv.Close)
-	v, err := clerkauth.NewVerifier(clerkauth.Config{
-		PublishableKey: srv.PublishableKey(), JWKSURL: srv.JWKSURL(), HTTPClient: srv.Client(), Now: srv.Clock().Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	m, err := clerkauth.NewMiddleware(v, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess := srv.CreateSession(clerktest.SessionParams{UserID: "user_gin"})
-	return &fixture{srv: srv, m: m, token: srv.MustToken(sess.ID, clerktest.WithLifetime(time.Hour))}
-}
-
-func (f *fixture) get(r *gin.Engine, path string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodGet, path, nil)
-	req.Header.Set("Authorization", "Bearer "+f.token)
-	rec := httptest.NewRecorder()
-	r.ServeHTTP(rec, req)
-	return rec
-}
-
 // TestSessionFromGinContext checks that the obvious call works on a
 // *gin.Context, with and without ContextWithFallback, on the request's
 // context, through Session and Token, and on a c.Copy() handed to a
 // goroutine.
 func TestSessionFromGinContext(t *testing.T) {
-	f := newFixture(t, clerkauth.MiddlewareOptions{})
+	f := conformance.NewSessionFixture(t, "user_gin")
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{})
 	for _, fallback := range []bool{false, true} {
 		r := gin.New()
 		r.ContextWithFallback = fallback
 		got := make(chan string, 5)
-		r.GET("/", clerkgin.Middleware(f.m), func(c *gin.Context) {
+		r.GET("/", clerkgin.Middleware(m), func(c *gin.Context) {
 			claims, _ := clerkauth.SessionFromContext(c) // the README habit: a nil claims would panic below
 			got <- claims.UserID
 			fromReq, _ := clerkauth.SessionFromContext(c.Request.Context())
 			got <- fromReq.UserID
 			viaAdapter, _ := clerkgin.Session(c)
 			got <- viaAdapter.UserID
-			if tok, ok := clerkgin.Token(c); ok && tok == f.token {
+			if tok, ok := clerkgin.Token(c); ok && tok == f.Token {
 				got <- "token"
 			}
 			cp := c.Copy()
@@ -103,7 +69,7 @@ func TestSessionFromGinContext(t *testing.T) {
 			}()
 			<-done
 		})
-		rec := f.get(r, "/")
+		rec := send(r, "/", f.Token)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("fallback=%v: status %d %s", fallback, rec.Code, rec.Body)
 		}
@@ -128,7 +94,8 @@ func TestSessionFromGinContext(t *testing.T) {
 // signed-out request, and of a route without the middleware: false, no
 // panic.
 func TestSignedOutGinContext(t *testing.T) {
-	f := newFixture(t, clerkauth.MiddlewareOptions{Optional: true})
+	f := conformance.NewSessionFixture(t, "user_gin")
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{Optional: true})
 	r := gin.New()
 	check := func(c *gin.Context) {
 		if _, ok := clerkauth.SessionFromContext(c); ok {
@@ -141,7 +108,7 @@ func TestSignedOutGinContext(t *testing.T) {
 		}
 		c.String(200, "signed-out")
 	}
-	r.GET("/optional", clerkgin.Middleware(f.m), check)
+	r.GET("/optional", clerkgin.Middleware(m), check)
 	r.GET("/bare", check)
 	for _, path := range []string{"/optional", "/bare"} {
 		rec := httptest.NewRecorder()
@@ -156,15 +123,16 @@ func TestSignedOutGinContext(t *testing.T) {
 // through the Middleware's ErrorHandler, and abort the chain.
 func TestGinErrorHandler(t *testing.T) {
 	var seen []error
-	f := newFixture(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+	f := conformance.NewSessionFixture(t, "user_gin")
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 		seen = append(seen, err)
 		w.WriteHeader(http.StatusTeapot)
 	}})
 	r := gin.New()
 	reached := false
-	r.GET("/guarded", clerkgin.Middleware(f.m), clerkgin.RequireRole("admin"), func(c *gin.Context) { reached = true })
-	r.GET("/private", clerkgin.Middleware(f.m), func(c *gin.Context) { reached = true })
-	if rec := f.get(r, "/guarded"); rec.Code != http.StatusTeapot {
+	r.GET("/guarded", clerkgin.Middleware(m), clerkgin.RequireRole("admin"), func(c *gin.Context) { reached = true })
+	r.GET("/private", clerkgin.Middleware(m), func(c *gin.Context) { reached = true })
+	if rec := send(r, "/guarded", f.Token); rec.Code != http.StatusTeapot {
 		t.Errorf("guard: status %d", rec.Code)
 	}
 	rec := httptest.NewRecorder()
@@ -193,18 +161,13 @@ func TestGuardWithoutMiddleware(t *testing.T) {
 }
 
 func TestRequireSession(t *testing.T) {
-	f := newFixture(t, clerkauth.MiddlewareOptions{})
+	f := conformance.NewSessionFixture(t, "user_gin")
 	r := gin.New()
-	v, err := clerkauth.NewVerifier(clerkauth.Config{PublishableKey: f.srv.PublishableKey(), JWKSURL: f.srv.JWKSURL(), HTTPClient: f.srv.Client(), Now: f.srv.Clock().Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
-	r.GET("/", clerkgin.RequireSession(v), func(c *gin.Context) {
+	r.GET("/", clerkgin.RequireSession(f.V), func(c *gin.Context) {
 		claims, _ := clerkgin.Session(c)
 		c.String(200, claims.UserID)
 	})
-	if rec := f.get(r, "/"); rec.Code != 200 || rec.Body.String() != "user_gin" {
+	if rec := send(r, "/", f.Token); rec.Code != 200 || rec.Body.String() != "user_gin" {
 		t.Errorf("%d %q", rec.Code, rec.Body)
 	}
 	defer func() {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkgin"
-	"github.com/clerkauth/clerkauth/clerktest"
 	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
@@ -36,48 +35,7 @@ func TestMachineConformance(t *testing.T) {
 	conformance.RunMachine(t, mountMachine)
 }
 
-// machineFixture is an instance with a machine and a user's API key, and
-// a Verifier that verifies them.
-type machineFixture struct {
-	srv       *clerktest.Server
-	v         *clerkauth.Verifier
-	machineID string
-	m2m       string // a JWT M2M token of machineID
-	key       string // an API key of user_gin…
-}
-
 const ginUser = "user_gin000000000000000000000000"
-
-func newMachineFixture(t *testing.T) *machineFixture {
-	t.Helper()
-	srv := clerktest.NewServer(clerktest.Config{})
-	t.Cleanup(srv.Close)
-	v, err := clerkauth.NewVerifier(clerkauth.Config{
-		SecretKey: srv.SecretKey(), PublishableKey: srv.PublishableKey(), APIURL: srv.APIURL(),
-		HTTPClient: srv.Client(), Now: srv.Clock().Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	mch := srv.CreateMachine(clerktest.MachineParams{Name: "gin-caller"})
-	return &machineFixture{
-		srv: srv, v: v, machineID: mch.ID,
-		m2m: srv.MustM2MToken(mch.ID, clerktest.M2MTokenParams{Format: clerktest.FormatJWT}).Token,
-		key: srv.MustAPIKey(clerktest.APIKeyParams{Subject: ginUser, Scopes: []string{"read"}}).Secret,
-	}
-}
-
-func (f *machineFixture) middleware(t *testing.T, opts clerkauth.MiddlewareOptions) *clerkauth.Middleware {
-	t.Helper()
-	opts.AcceptsToken = []clerkauth.TokenKind{clerkauth.TokenKindM2M, clerkauth.TokenKindAPIKey}
-	m, err := clerkauth.NewMiddleware(f.v, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	return m
-}
 
 func send(r *gin.Engine, path, token string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodGet, path, nil)
@@ -94,8 +52,8 @@ func send(r *gin.Engine, path, token string) *httptest.ResponseRecorder {
 // ContextWithFallback, on the request's context, and on a c.Copy() handed
 // to a goroutine: the README's habit.
 func TestMachineTokenFromGinContext(t *testing.T) {
-	f := newMachineFixture(t)
-	m := f.middleware(t, clerkauth.MiddlewareOptions{})
+	f := conformance.NewMachineFixture(t, ginUser, "gin-caller")
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{})
 	for _, fallback := range []bool{false, true} {
 		r := gin.New()
 		r.ContextWithFallback = fallback
@@ -118,8 +76,8 @@ func TestMachineTokenFromGinContext(t *testing.T) {
 			token string
 			want  []string
 		}{
-			{f.m2m, []string{f.machineID, f.machineID, string(clerkauth.TokenKindM2M), "", f.machineID}},
-			{f.key, []string{ginUser, ginUser, string(clerkauth.TokenKindAPIKey), ginUser, ginUser}},
+			{f.M2M, []string{f.MachineID, f.MachineID, string(clerkauth.TokenKindM2M), "", f.MachineID}},
+			{f.Key, []string{ginUser, ginUser, string(clerkauth.TokenKindAPIKey), ginUser, ginUser}},
 		} {
 			got = nil
 			if rec := send(r, "/", tc.token); rec.Code != http.StatusOK {
@@ -141,7 +99,7 @@ func TestMachineTokenFromGinContext(t *testing.T) {
 // session, of an optional route's signed-out request and of a route
 // without the middleware: false, no panic.
 func TestMachineAccessorsSignedOut(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, ginUser, "gin-caller")
 	r := gin.New()
 	check := func(c *gin.Context) {
 		_, mtOK := clerkgin.MachineToken(c)
@@ -153,7 +111,7 @@ func TestMachineAccessorsSignedOut(t *testing.T) {
 		}
 		c.String(200, "signed-out")
 	}
-	r.GET("/optional", clerkgin.Middleware(f.middleware(t, clerkauth.MiddlewareOptions{Optional: true})), check)
+	r.GET("/optional", clerkgin.Middleware(f.Middleware(t, clerkauth.MiddlewareOptions{Optional: true})), check)
 	r.GET("/bare", check)
 	for _, path := range []string{"/optional", "/bare"} {
 		if rec := send(r, path, ""); rec.Code != 200 || rec.Body.String() != "signed-out" {
@@ -166,9 +124,9 @@ func TestMachineAccessorsSignedOut(t *testing.T) {
 // through the Middleware's ErrorHandler with the error of
 // clerkauth.AuthorizeMachine, and abort the chain.
 func TestMachineGuardsErrorHandler(t *testing.T) {
-	f := newMachineFixture(t)
+	f := conformance.NewMachineFixture(t, ginUser, "gin-caller")
 	var seen []error
-	m := f.middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 		seen = append(seen, err)
 		w.WriteHeader(http.StatusTeapot)
 	}})
@@ -179,8 +137,8 @@ func TestMachineGuardsErrorHandler(t *testing.T) {
 	g.GET("/scopes", clerkgin.RequireScopes("write"), next)
 	g.GET("/machine", clerkgin.RequireMachine("mch_other"), next)
 	g.GET("/owner", clerkgin.RequireAPIKeyOwner(clerkauth.OwnerOrganization), next)
-	g.GET("/allowed", clerkgin.RequireMachine(f.machineID), clerkgin.RequireScopes("read"), next)
-	for _, tc := range []struct{ path, token string }{{"/scopes", f.key}, {"/machine", f.m2m}, {"/owner", f.key}} {
+	g.GET("/allowed", clerkgin.RequireMachine(f.MachineID), clerkgin.RequireScopes("read"), next)
+	for _, tc := range []struct{ path, token string }{{"/scopes", f.Key}, {"/machine", f.M2M}, {"/owner", f.Key}} {
 		seen = nil
 		if rec := send(r, tc.path, tc.token); rec.Code != http.StatusTeapot {
 			t.Errorf("%s: status %d", tc.path, rec.Code)
@@ -195,7 +153,7 @@ func TestMachineGuardsErrorHandler(t *testing.T) {
 	// Two guards in a row: the M2M token passes the first, lacks the
 	// scope of the second.
 	seen = nil
-	if rec := send(r, "/allowed", f.m2m); rec.Code != http.StatusTeapot || reached != 0 {
+	if rec := send(r, "/allowed", f.M2M); rec.Code != http.StatusTeapot || reached != 0 {
 		t.Errorf("/allowed: status %d, reached %d", rec.Code, reached)
 	}
 }

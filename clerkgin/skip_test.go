@@ -9,6 +9,7 @@ import (
 
 	"github.com/clerkauth/clerkauth"
 	"github.com/clerkauth/clerkauth/clerkgin"
+	"github.com/clerkauth/clerkauth/internal/conformance"
 )
 
 // TestGuardAfterSkip checks that a guard behind a middleware that skipped
@@ -17,16 +18,17 @@ import (
 // through its ErrorHandler.
 func TestGuardAfterSkip(t *testing.T) {
 	custom := 0
-	f := newFixture(t, clerkauth.MiddlewareOptions{
+	f := conformance.NewSessionFixture(t, "user_gin")
+	m := f.Middleware(t, clerkauth.MiddlewareOptions{
 		Realm: "custom", Skip: func(*http.Request) bool { return true },
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { custom++; w.WriteHeader(http.StatusTeapot) },
 	})
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	ref := httptest.NewRecorder()
-	f.m.Handler(clerkauth.RequirePermission("org:x")(ok)).ServeHTTP(ref, httptest.NewRequest(http.MethodGet, "/", nil))
+	m.Handler(clerkauth.RequirePermission("org:x")(ok)).ServeHTTP(ref, httptest.NewRequest(http.MethodGet, "/", nil))
 
 	r := gin.New()
-	r.GET("/", clerkgin.Middleware(f.m), clerkgin.RequirePermission("org:x"), func(c *gin.Context) { c.String(200, "ok") })
+	r.GET("/", clerkgin.Middleware(m), clerkgin.RequirePermission("org:x"), func(c *gin.Context) { c.String(200, "ok") })
 	got := httptest.NewRecorder()
 	r.ServeHTTP(got, httptest.NewRequest(http.MethodGet, "/", nil))
 

@@ -318,8 +318,7 @@ func (c *Case) mode() mode {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv := clerktest.NewServer(clerktest.Config{})
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	member := srv.CreateSession(clerktest.SessionParams{
 		UserID: "user_member", Org: &clerktest.OrgMembership{Slug: "acme", Role: "member", Permissions: []string{"org:invoices:read"}},
 	})
@@ -337,8 +336,7 @@ func newEnv(t *testing.T) *env {
 	}}
 	e.ok = e.middleware(t, srv.JWKSURL(), false)
 	e.optional = e.middleware(t, srv.JWKSURL(), true)
-	down := clerktest.NewServer(clerktest.Config{})
-	t.Cleanup(down.Close)
+	down := newServer(t)
 	down.SetFault(clerktest.EndpointJWKS, clerktest.Fault{Status: http.StatusInternalServerError})
 	e.outage = e.middleware(t, down.JWKSURL(), false)
 	return e
@@ -348,20 +346,11 @@ func newEnv(t *testing.T) *env {
 // jwksURL, with the debug headers on so that they are compared too.
 func (e *env) middleware(t *testing.T, jwksURL string, optional bool) *clerkauth.Middleware {
 	t.Helper()
-	v, err := clerkauth.NewVerifier(clerkauth.Config{
+	v := newVerifier(t, clerkauth.Config{
 		PublishableKey: e.srv.PublishableKey(), JWKSURL: jwksURL, MaxRetries: -1,
 		HTTPClient: e.srv.Client(), Now: e.srv.Clock().Now,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	m, err := clerkauth.NewMiddleware(v, clerkauth.MiddlewareOptions{DebugHeaders: true, Realm: "conformance", Optional: optional})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	return m
+	return newMiddleware(t, v, clerkauth.MiddlewareOptions{DebugHeaders: true, Realm: "conformance", Optional: optional})
 }
 
 // bodyReason returns the reason of an error body in Clerk's shape

@@ -196,8 +196,7 @@ type machineEnv struct {
 
 func newMachineEnv(t *testing.T) *machineEnv {
 	t.Helper()
-	srv := clerktest.NewServer(clerktest.Config{})
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	caller := srv.CreateMachine(clerktest.MachineParams{ID: CallerMachine, Name: "caller"})
 	other := srv.CreateMachine(clerktest.MachineParams{Name: "other"})
 	user := srv.CreateSession(clerktest.SessionParams{UserID: "user_conformance"})
@@ -219,8 +218,7 @@ func newMachineEnv(t *testing.T) *machineEnv {
 
 // faulty returns an instance whose verify endpoints answer f.
 func faulty(t *testing.T, f clerktest.Fault) *clerktest.Server {
-	srv := clerktest.NewServer(clerktest.Config{})
-	t.Cleanup(srv.Close)
+	srv := newServer(t)
 	srv.SetFault(clerktest.EndpointMachineVerify, f)
 	return srv
 }
@@ -230,23 +228,14 @@ func faulty(t *testing.T, f clerktest.Fault) *clerktest.Server {
 // with the debug headers on so that they are compared too.
 func machineMiddleware(t *testing.T, srv *clerktest.Server) *clerkauth.Middleware {
 	t.Helper()
-	v, err := clerkauth.NewVerifier(clerkauth.Config{
+	v := newVerifier(t, clerkauth.Config{
 		SecretKey: srv.SecretKey(), PublishableKey: srv.PublishableKey(), APIURL: srv.APIURL(),
 		MaxRetries: -1, HTTPClient: srv.Client(), Now: srv.Clock().Now,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	m, err := clerkauth.NewMiddleware(v, clerkauth.MiddlewareOptions{
+	return newMiddleware(t, v, clerkauth.MiddlewareOptions{
 		DebugHeaders: true, Realm: "conformance",
 		AcceptsToken: []clerkauth.TokenKind{clerkauth.TokenKindM2M, clerkauth.TokenKindAPIKey},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	return m
 }
 
 // RunMachine sends every MachineCase through the reference
