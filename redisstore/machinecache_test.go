@@ -121,9 +121,15 @@ func TestMachineCacheSlowRedis(t *testing.T) {
 	r := startRedis(t)
 	admin := newClient(t, r.addr())
 	var logs logBuffer
+	// Timeout 500 ms: short against the pause, long enough that a loaded
+	// machine does not add transitions of its own. The entry is written
+	// by a cache with a generous Timeout, so that the one under test
+	// starts without a failure logged.
 	mc := newMachineCache(t, newClient(t, r.addr()), redisstore.MachineCacheOptions{
-		Logger: logs.logger(), Timeout: 100 * time.Millisecond, RetryAfter: 200 * time.Millisecond})
-	require.NoError(t, mc.Set(bg, key, []byte("v"), time.Minute))
+		Logger: logs.logger(), Timeout: 500 * time.Millisecond, RetryAfter: 200 * time.Millisecond})
+	setup := newMachineCache(t, newClient(t, r.addr()), redisstore.MachineCacheOptions{
+		Logger: discardLogger(), Timeout: 10 * time.Second})
+	require.NoError(t, setup.Set(bg, key, []byte("v"), time.Minute))
 
 	const pause = 3 * time.Second
 	require.NoError(t, admin.Do(bg, "CLIENT", "PAUSE", pause.Milliseconds(), "ALL").Err())
