@@ -92,11 +92,9 @@ func Serve(h http.Handler) Driver {
 // Case is one request of the table.
 type Case struct {
 	Name string
-	// Outage serves the request with the signing keys unavailable.
-	Outage bool
-	// Optional serves the request with a middleware in optional mode
-	// (MiddlewareOptions.Optional), the keys available.
-	Optional bool
+	// Mode is the middleware that serves the request: keys served (the
+	// zero value), keys unavailable, or optional mode.
+	Mode Mode
 	// Request builds the request from the tokens of the run.
 	Request func(tk Tokens) *http.Request
 	// Status is the status every transport must answer.
@@ -230,26 +228,26 @@ var Cases = []Case{
 	{Name: "M2M token to a session guard", Status: 401, Reason: clerkauth.ReasonTokenTypeMismatch, Request: func(tk Tokens) *http.Request {
 		return get(AdminPath, "Authorization", bearer(tk.M2M))
 	}},
-	{Name: "optional, no token", Optional: true, Status: 200, Request: func(Tokens) *http.Request { return get(PrivatePath) }},
-	{Name: "optional, good token", Optional: true, Status: 200, Request: func(tk Tokens) *http.Request {
+	{Name: "optional, no token", Mode: Optional, Status: 200, Request: func(Tokens) *http.Request { return get(PrivatePath) }},
+	{Name: "optional, good token", Mode: Optional, Status: 200, Request: func(tk Tokens) *http.Request {
 		return get(PrivatePath, "Authorization", bearer(tk.Member))
 	}},
-	{Name: "optional, bad token", Optional: true, Status: 401, Request: func(tk Tokens) *http.Request {
+	{Name: "optional, bad token", Mode: Optional, Status: 401, Request: func(tk Tokens) *http.Request {
 		return get(PrivatePath, "Authorization", bearer(tk.Forged))
 	}},
-	{Name: "optional, guard without token", Optional: true, Status: 401, Reason: clerkauth.ReasonTokenMissing, Request: func(Tokens) *http.Request {
+	{Name: "optional, guard without token", Mode: Optional, Status: 401, Reason: clerkauth.ReasonTokenMissing, Request: func(Tokens) *http.Request {
 		return get(AdminPath)
 	}},
-	{Name: "optional, guard with a token lacking the permission", Optional: true, Status: 403, Request: func(tk Tokens) *http.Request {
+	{Name: "optional, guard with a token lacking the permission", Mode: Optional, Status: 403, Request: func(tk Tokens) *http.Request {
 		return get(AdminPath, "Authorization", bearer(tk.Member))
 	}},
-	{Name: "optional, preflight passed on", Optional: true, Status: 200, Request: func(Tokens) *http.Request {
+	{Name: "optional, preflight passed on", Mode: Optional, Status: 200, Request: func(Tokens) *http.Request {
 		r := httptest.NewRequest(http.MethodOptions, PrivatePath, nil)
 		r.Header.Set("Origin", "https://app.example.test")
 		r.Header.Set("Access-Control-Request-Method", "POST")
 		return r
 	}},
-	{Name: "key outage", Outage: true, Status: 503, Request: func(tk Tokens) *http.Request {
+	{Name: "key outage", Mode: Outage, Status: 503, Request: func(tk Tokens) *http.Request {
 		return get(PrivatePath, "Authorization", bearer(tk.Member))
 	}},
 }
@@ -297,24 +295,18 @@ type env struct {
 	optional *clerkauth.Middleware // keys served, optional mode
 }
 
-// mode is the middleware a Case runs on.
-type mode int
+// Mode is the middleware a Case runs on.
+type Mode int
 
 const (
-	modeOK mode = iota
-	modeOutage
-	modeOptional
+	// KeysServed is a middleware whose signing keys are served.
+	KeysServed Mode = iota
+	// Outage is a middleware whose signing keys are never obtainable.
+	Outage
+	// Optional is a middleware in optional mode
+	// (MiddlewareOptions.Optional), its keys served.
+	Optional
 )
-
-func (c *Case) mode() mode {
-	switch {
-	case c.Outage:
-		return modeOutage
-	case c.Optional:
-		return modeOptional
-	}
-	return modeOK
-}
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -386,18 +378,18 @@ func tamper(tok string) string {
 // the reference's status is not the Case's.
 func Run(t *testing.T, mount Mount) {
 	e := newEnv(t)
-	ref := map[mode]Driver{modeOK: NetHTTP(t, e.ok), modeOutage: NetHTTP(t, e.outage), modeOptional: NetHTTP(t, e.optional)}
-	got := map[mode]Driver{modeOK: mount(t, e.ok), modeOutage: mount(t, e.outage), modeOptional: mount(t, e.optional)}
+	ref := map[Mode]Driver{KeysServed: NetHTTP(t, e.ok), Outage: NetHTTP(t, e.outage), Optional: NetHTTP(t, e.optional)}
+	got := map[Mode]Driver{KeysServed: mount(t, e.ok), Outage: mount(t, e.outage), Optional: mount(t, e.optional)}
 	for _, c := range Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			want := read(t, ref[c.mode()](c.Request(e.tokens)))
+			want := read(t, ref[c.Mode](c.Request(e.tokens)))
 			if want.status != c.Status {
 				t.Fatalf("net/http answered %d; the table says %d (body %q)", want.status, c.Status, want.body)
 			}
 			if r := bodyReason(want.body); c.Reason != "" && r != string(c.Reason) {
 				t.Errorf("net/http's reason %q; the table says %q", r, c.Reason)
 			}
-			compare(t, read(t, got[c.mode()](c.Request(e.tokens))), want)
+			compare(t, read(t, got[c.Mode](c.Request(e.tokens))), want)
 		})
 	}
 }
